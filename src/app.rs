@@ -1,0 +1,204 @@
+//! One generation of a loaded app: the manifest turned into a router, static
+//! responses and compiled, pre-instantiated components. A reload builds a
+//! new generation beside the old one and swaps it in whole.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::{Context, Result, bail};
+use wasmtime::Engine;
+use wasmtime::component::{Component, Linker};
+
+use crate::executor::LoadedComponent;
+use crate::host::HostState;
+use crate::manifest::{self, Executor, Handler, RouteSpec, StaticResponse};
+use crate::mounts;
+use crate::router::{ParsedRoute, RouteWarning, Router};
+
+/// What a trigger answers with.
+pub enum Target {
+    Component(Arc<LoadedComponent>),
+    Static(StaticResponse),
+}
+
+pub struct Trigger {
+    pub id: String,
+    pub target: Target,
+    /// The component's description, shown under its route at start.
+    pub description: Option<String>,
+}
+
+impl Trigger {
+    /// The name shown in the route table and the access log: the component
+    /// id, or the trigger id for a static response.
+    pub fn name(&self) -> &str {
+        match &self.target {
+            Target::Component(c) => &c.id,
+            Target::Static(_) => &self.id,
+        }
+    }
+}
+
+/// A loaded, ready-to-serve app.
+pub struct LoadedApp {
+    pub name: String,
+    pub version: Option<String>,
+    pub manifest_path: PathBuf,
+    pub router: Router<usize>,
+    /// Indexed by the router's targets, in manifest order.
+    pub triggers: Vec<Trigger>,
+    /// Set once the "no route matched" hint has been logged.
+    pub not_found_hinted: AtomicBool,
+}
+
+impl LoadedApp {
+    /// Loads the manifest and compiles every component a trigger uses. Slow
+    /// (compilation); call it off the async runtime.
+    pub fn load(path: &Path, engine: &Engine, linker: &Linker<HostState>) -> Result<LoadedApp> {
+        let app = manifest::load(path)?;
+        let manifest_path = app.manifest_path.clone();
+        let in_manifest = |e: anyhow::Error| e.context(format!("{}", manifest_path.display()));
+
+        let routes = app
+            .triggers
+            .iter()
+            .enumerate()
+            .filter_map(|(index, trigger)| match &trigger.route {
+                RouteSpec::Path(route) => Some((route.clone(), index)),
+                RouteSpec::Private => None,
+            });
+        let (router, warnings) = Router::build(routes)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", manifest_path.display()))?;
+        for warning in warnings {
+            match warning {
+                RouteWarning::Duplicate { .. } => {
+                    tracing::error!(manifest = %manifest_path.display(), "{warning}")
+                }
+                RouteWarning::Reserved { .. } => {
+                    tracing::warn!(manifest = %manifest_path.display(), "{warning}")
+                }
+            }
+        }
+
+        let staging = staging_parent();
+        let mut compiled: BTreeMap<String, Arc<LoadedComponent>> = BTreeMap::new();
+        let mut triggers = Vec::with_capacity(app.triggers.len());
+        for trigger in &app.triggers {
+            let (target, description) = match &trigger.handler {
+                Handler::Static(response) => (Target::Static(response.clone()), None),
+                Handler::Component(id) => {
+                    let spec = &app.components[id];
+                    if let Some(Executor::Wagi(_)) = trigger.executor {
+                        bail!(
+                            "{}: trigger `{}` uses executor `wagi`, which wasi-httpd does not serve yet; \
+                             remove the executor key to serve a wasi:http component",
+                            manifest_path.display(),
+                            trigger.id
+                        );
+                    }
+                    let component = match compiled.get(id) {
+                        Some(component) => component.clone(),
+                        None => {
+                            let component = Arc::new(
+                                load_component(engine, linker, spec, &staging)
+                                    .map_err(in_manifest)?,
+                            );
+                            compiled.insert(id.clone(), component.clone());
+                            component
+                        }
+                    };
+                    (Target::Component(component), spec.description.clone())
+                }
+            };
+            triggers.push(Trigger {
+                id: trigger.id.clone(),
+                target,
+                description,
+            });
+        }
+        Ok(LoadedApp {
+            name: app.name,
+            version: app.version,
+            manifest_path,
+            router,
+            triggers,
+            not_found_hinted: AtomicBool::new(false),
+        })
+    }
+
+    /// The routes in manifest order, for the table printed at start.
+    pub fn routes(&self) -> impl Iterator<Item = (&ParsedRoute, &Trigger)> {
+        self.router
+            .routes()
+            .map(|(route, &index)| (route, &self.triggers[index]))
+    }
+
+    /// True the first time it is called: log the catch-all hint only once.
+    pub fn first_not_found(&self) -> bool {
+        !self.not_found_hinted.swap(true, Ordering::Relaxed)
+    }
+
+    /// How many distinct components are compiled.
+    pub fn component_count(&self) -> usize {
+        let mut ids: Vec<&str> = self
+            .triggers
+            .iter()
+            .filter_map(|t| match &t.target {
+                Target::Component(c) => Some(&*c.id),
+                Target::Static(_) => None,
+            })
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids.len()
+    }
+}
+
+fn load_component(
+    engine: &Engine,
+    linker: &Linker<HostState>,
+    spec: &manifest::Component,
+    staging: &Path,
+) -> Result<LoadedComponent> {
+    let key = format!("component.{}.source", spec.id);
+    let bytes = std::fs::read(&spec.source)
+        .with_context(|| format!("`{key}`: cannot read {}", spec.source.display()))?;
+    let started = std::time::Instant::now();
+    let component = Component::new(engine, &bytes).map_err(|e| {
+        anyhow::anyhow!(
+            "`{key}`: {} is not a valid WebAssembly component: {e:#}; build it for wasm32-wasip2 \
+             (or componentize a wasip1 module) so that it exports wasi:http/incoming-handler",
+            spec.source.display()
+        )
+    })?;
+    let files = mounts::prepare(&spec.id, &spec.files, staging)
+        .with_context(|| format!("`component.{}.files`", spec.id))?;
+    let environment = spec
+        .environment
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let loaded = LoadedComponent::new(engine, linker, &spec.id, &component, environment, files)
+        .with_context(|| format!("component `{}` ({})", spec.id, spec.source.display()))?;
+    tracing::info!(
+        component = %spec.id,
+        executor = loaded.executor_name(),
+        duration_ms = started.elapsed().as_millis() as u64,
+        "component compiled"
+    );
+    Ok(loaded)
+}
+
+/// Where staged `files` trees go: systemd's RuntimeDirectory when set, else
+/// a folder in the temporary directory.
+fn staging_parent() -> PathBuf {
+    match std::env::var_os("RUNTIME_DIRECTORY") {
+        Some(dirs) => {
+            let first = std::env::split_paths(&dirs).next().unwrap_or_default();
+            first.join("files")
+        }
+        None => std::env::temp_dir().join(format!("wasi-httpd-{}", std::process::id())),
+    }
+}

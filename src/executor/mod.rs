@@ -1,0 +1,153 @@
+//! Executors: how a component is called for one request. The executor is
+//! chosen from what the component exports; each kind lives in its own file.
+
+mod wasi_http;
+
+use std::sync::Arc;
+
+use anyhow::{Result, bail};
+use wasmtime::Engine;
+use wasmtime::component::{Component, Linker};
+use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
+
+use crate::guest_output::{GuestOutput, Stream};
+use crate::host::{HostState, OutboundPolicy};
+use crate::http::Body;
+use crate::mounts::FilesRoot;
+
+pub use wasi_http::WasiHttpExecutor;
+
+/// Why a guest produced no usable response. Every variant is answered 500
+/// with an empty body; the detail goes to the log only.
+#[derive(Debug)]
+pub enum GuestError {
+    /// The component could not be instantiated for this request.
+    Instantiate(anyhow::Error),
+    /// The guest trapped (or the host failed) before sending a response.
+    Trap(anyhow::Error),
+    /// The guest returned from its handler without sending a response.
+    NoResponse,
+    /// The guest answered with a `wasi:http` error code instead of a response.
+    ErrorCode(String),
+}
+
+impl std::fmt::Display for GuestError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            GuestError::Instantiate(e) => write!(f, "cannot instantiate the component: {e:#}"),
+            GuestError::Trap(e) => write!(f, "guest trapped: {e:#}"),
+            GuestError::NoResponse => f.write_str("guest returned without sending a response"),
+            GuestError::ErrorCode(code) => write!(f, "guest answered with error {code}"),
+        }
+    }
+}
+
+/// What one request's guest instance is given besides the request itself.
+pub struct RequestEnv {
+    pub request_id: Arc<str>,
+    /// `http` or `https`: the scheme the client really used.
+    pub https: bool,
+}
+
+/// A component ready to serve: compiled, linked and pre-instantiated.
+pub struct LoadedComponent {
+    pub id: Arc<str>,
+    pub environment: Vec<(String, String)>,
+    /// The directory mounted read-only at `/` in the guest, if it has files.
+    files_root: Option<FilesRoot>,
+    executor: Executor,
+}
+
+enum Executor {
+    WasiHttp(WasiHttpExecutor),
+}
+
+impl LoadedComponent {
+    /// Chooses the executor from the component's exports and pre-instantiates it.
+    pub fn new(
+        engine: &Engine,
+        linker: &Linker<HostState>,
+        id: &str,
+        component: &Component,
+        environment: Vec<(String, String)>,
+        files_root: Option<FilesRoot>,
+    ) -> Result<Self> {
+        let exports: Vec<String> = component
+            .component_type()
+            .exports(engine)
+            .map(|(name, _)| name.to_owned())
+            .collect();
+        let executor = if let Some(export) = exports.iter().find(|e| WasiHttpExecutor::handles(e)) {
+            Executor::WasiHttp(WasiHttpExecutor::new(linker, component, export)?)
+        } else {
+            let exported = if exports.is_empty() {
+                "nothing".to_owned()
+            } else {
+                exports.join(", ")
+            };
+            bail!(
+                "component `{id}` exports no HTTP handler wasi-httpd can call (it exports {exported}); \
+                 build it as an HTTP component exporting wasi:http/incoming-handler@0.2.x"
+            );
+        };
+        Ok(Self {
+            id: id.into(),
+            environment,
+            files_root,
+            executor,
+        })
+    }
+
+    /// Which export the executor calls, for the log.
+    pub fn executor_name(&self) -> &str {
+        match &self.executor {
+            Executor::WasiHttp(e) => e.export(),
+        }
+    }
+
+    /// Serves one request in a fresh instance.
+    pub async fn handle(
+        &self,
+        engine: &Engine,
+        env: &RequestEnv,
+        request: http::Request<hyper::body::Incoming>,
+    ) -> Result<http::Response<Body>, GuestError> {
+        let state = self.host_state(env).map_err(GuestError::Instantiate)?;
+        match &self.executor {
+            Executor::WasiHttp(e) => e.handle(engine, state, env, request, self.id.clone()).await,
+        }
+    }
+
+    fn host_state(&self, env: &RequestEnv) -> Result<HostState> {
+        let mut wasi = WasiCtxBuilder::new();
+        wasi.stdout(GuestOutput::new(
+            self.id.clone(),
+            env.request_id.clone(),
+            Stream::Stdout,
+        ))
+        .stderr(GuestOutput::new(
+            self.id.clone(),
+            env.request_id.clone(),
+            Stream::Stderr,
+        ))
+        .envs(&self.environment);
+        if let Some(root) = &self.files_root {
+            wasi.preopened_dir(root.path(), "/", FsPerms::ReadOnly)?;
+        }
+        let outbound = OutboundPolicy {
+            component: self.id.clone(),
+            request_id: env.request_id.clone(),
+        };
+        Ok(HostState::new(wasi.build(), outbound))
+    }
+}
+
+/// The linker every component is instantiated against: the WASI imports
+/// Spin gives components (CLI environment, clocks, random, stdio,
+/// filesystem, sockets denied by default) and wasi:http.
+pub fn linker(engine: &Engine) -> Result<Linker<HostState>> {
+    let mut linker = Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+    Ok(linker)
+}

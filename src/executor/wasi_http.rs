@@ -1,0 +1,111 @@
+//! The executor for components exporting `wasi:http/incoming-handler@0.2.x`:
+//! one fresh instance per request, the response streamed while the guest
+//! keeps writing its body.
+
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use http_body_util::BodyExt;
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Engine, Store};
+use wasmtime_wasi_http::WasiHttpView;
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
+use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
+
+use super::{GuestError, RequestEnv};
+use crate::host::HostState;
+use crate::http::Body;
+
+const EXPORT_PREFIX: &str = "wasi:http/incoming-handler@0.2.";
+
+pub struct WasiHttpExecutor {
+    pre: ProxyPre<HostState>,
+    export: String,
+}
+
+impl WasiHttpExecutor {
+    /// True for the exports this executor serves: every 0.2.x release.
+    pub fn handles(export: &str) -> bool {
+        export
+            .strip_prefix(EXPORT_PREFIX)
+            .is_some_and(|patch| !patch.contains('-'))
+    }
+
+    pub fn new(linker: &Linker<HostState>, component: &Component, export: &str) -> Result<Self> {
+        let instance_pre = linker
+            .instantiate_pre(component)
+            .map_err(anyhow::Error::from)
+            .context("cannot link the component's imports")?;
+        let pre = ProxyPre::new(instance_pre)
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("cannot find the `{export}` handle function"))?;
+        Ok(Self {
+            pre,
+            export: export.to_owned(),
+        })
+    }
+
+    pub fn export(&self) -> &str {
+        &self.export
+    }
+
+    pub async fn handle(
+        &self,
+        engine: &Engine,
+        state: HostState,
+        env: &RequestEnv,
+        request: http::Request<hyper::body::Incoming>,
+        component: Arc<str>,
+    ) -> Result<http::Response<Body>, GuestError> {
+        let mut store = Store::new(engine, state);
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let scheme = if env.https {
+            Scheme::Https
+        } else {
+            Scheme::Http
+        };
+        let (req, out) = {
+            let mut http = store.data_mut().http();
+            let req = http
+                .new_incoming_request(scheme, request)
+                .map_err(|e| GuestError::Instantiate(e.into()))?;
+            let out = http
+                .new_response_outparam(tx)
+                .map_err(|e| GuestError::Instantiate(e.into()))?;
+            (req, out)
+        };
+        let pre = self.pre.clone();
+        // The guest runs in its own task: it goes on writing the body after
+        // the response head has been handed to hyper.
+        let guest = tokio::spawn(async move {
+            let proxy = pre
+                .instantiate_async(&mut store)
+                .await
+                .map_err(|e| GuestError::Instantiate(e.into()))?;
+            proxy
+                .wasi_http_incoming_handler()
+                .call_handle(&mut store, req, out)
+                .await
+                .map_err(|e| GuestError::Trap(e.into()))
+        });
+        match rx.await {
+            Ok(Ok(response)) => {
+                let request_id = env.request_id.clone();
+                tokio::spawn(async move {
+                    if let Ok(Err(error)) = guest.await {
+                        tracing::error!(%component, %request_id, error = %error, "guest failed after sending the response head; the body was cut");
+                    }
+                });
+                Ok(response.map(|body| body.map_err(Into::into).boxed_unsync()))
+            }
+            Ok(Err(code)) => Err(GuestError::ErrorCode(format!("{code:?}"))),
+            Err(_) => match guest.await {
+                Ok(Ok(())) => Err(GuestError::NoResponse),
+                Ok(Err(error)) => Err(error),
+                Err(join) => Err(GuestError::Trap(anyhow::anyhow!(
+                    "guest task failed: {join}"
+                ))),
+            },
+        }
+    }
+}

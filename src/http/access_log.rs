@@ -1,0 +1,139 @@
+//! One access record per request, written when the response body has been
+//! sent (or abandoned), so that DURATION and BYTES cover the whole response.
+
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use bytes::Bytes;
+use http::{Request, Response};
+use http_body::{Body as HttpBody, Frame, SizeHint};
+use http_body_util::BodyExt;
+
+use super::{Body, BoxError, Peer, millis};
+
+/// Request ids: a per-process prefix and a counter, unique across restarts
+/// for all practical purposes and cheap to make.
+fn next_request_id() -> Arc<str> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    static PREFIX: OnceLock<u32> = OnceLock::new();
+    let prefix = *PREFIX.get_or_init(|| {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos() ^ (d.as_secs() as u32))
+            .unwrap_or(0);
+        nanos ^ std::process::id().rotate_left(16)
+    });
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("{prefix:08x}{n:08x}").into()
+}
+
+/// What the record says; filled as the request goes along.
+pub struct AccessRecord {
+    pub id: Arc<str>,
+    start: Instant,
+    method: String,
+    path: String,
+    peer: String,
+    /// (route as written, component or trigger name), once routed.
+    route: Mutex<Option<(String, String)>>,
+}
+
+impl AccessRecord {
+    pub fn start<B>(request: &Request<B>, peer: &Peer) -> Self {
+        Self {
+            id: next_request_id(),
+            start: Instant::now(),
+            method: request.method().to_string(),
+            path: request.uri().path().to_owned(),
+            peer: peer
+                .addr
+                .map(|a| a.to_string())
+                .unwrap_or_else(|| "unix".to_owned()),
+            route: Mutex::new(None),
+        }
+    }
+
+    pub fn set_route(&self, route: &str, component: &str) {
+        if let Ok(mut slot) = self.route.lock() {
+            *slot = Some((route.to_owned(), component.to_owned()));
+        }
+    }
+
+    /// Wraps the response body so the record is written when it ends.
+    pub fn finish(self, response: Response<Body>) -> Response<Body> {
+        let status = response.status().as_u16();
+        response.map(|inner| {
+            CountingBody {
+                inner,
+                bytes: 0,
+                status,
+                record: Some(self),
+            }
+            .boxed_unsync()
+        })
+    }
+
+    fn write(self, status: u16, bytes: u64) {
+        let (route, component) = self.route.into_inner().ok().flatten().unwrap_or_default();
+        tracing::info!(
+            target: "access",
+            route,
+            component,
+            method = self.method,
+            path = self.path,
+            status,
+            duration = (millis(self.start) * 1000.0).round() / 1000.0,
+            bytes,
+            peer = self.peer,
+            request_id = %self.id,
+            "{} {} {}",
+            self.method,
+            self.path,
+            status
+        );
+    }
+}
+
+struct CountingBody {
+    inner: Body,
+    bytes: u64,
+    status: u16,
+    record: Option<AccessRecord>,
+}
+
+impl HttpBody for CountingBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        if let Poll::Ready(Some(Ok(frame))) = &polled
+            && let Some(data) = frame.data_ref()
+        {
+            self.bytes += data.len() as u64;
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+impl Drop for CountingBody {
+    fn drop(&mut self) {
+        if let Some(record) = self.record.take() {
+            record.write(self.status, self.bytes);
+        }
+    }
+}

@@ -1,0 +1,168 @@
+//! The request path after the connection layer: reserved endpoints, host
+//! validation, routing, Spin's headers, then a static response or a
+//! component; every request ends in one access record.
+
+mod access_log;
+mod headers;
+mod well_known;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use http::{Request, Response, StatusCode, Uri};
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt, Empty, Full};
+use hyper::body::Incoming;
+use wasmtime::Engine;
+
+use crate::app::{LoadedApp, Target};
+use crate::executor::RequestEnv;
+use crate::manifest::StaticResponse;
+use crate::router::WELL_KNOWN_PREFIX;
+use access_log::AccessRecord;
+
+/// Errors a response body may end with.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+/// The body of every response wasi-httpd sends.
+pub type Body = UnsyncBoxBody<Bytes, BoxError>;
+
+/// Where a request came from.
+#[derive(Debug, Clone)]
+pub struct Peer {
+    /// The client address (`None` on a Unix socket).
+    pub addr: Option<SocketAddr>,
+    /// True when the connection is TLS.
+    pub https: bool,
+}
+
+/// Everything a request needs from the server: the engine and the app
+/// generation current when the request arrived.
+pub struct Handler {
+    pub engine: Engine,
+    pub app: Arc<LoadedApp>,
+}
+
+impl Handler {
+    /// Answers one request; never fails (errors become status codes).
+    pub async fn handle(&self, request: Request<Incoming>, peer: &Peer) -> Response<Body> {
+        let record = AccessRecord::start(&request, peer);
+        let response = self.dispatch(request, peer, &record).await;
+        record.finish(response)
+    }
+
+    async fn dispatch(
+        &self,
+        mut request: Request<Incoming>,
+        peer: &Peer,
+        record: &AccessRecord,
+    ) -> Response<Body> {
+        let path = request.uri().path();
+        if let Some(rest) = path.strip_prefix(WELL_KNOWN_PREFIX) {
+            return well_known::respond(rest, &self.app);
+        }
+        let authority = match headers::authority(request.uri(), request.headers()) {
+            Ok(authority) => authority,
+            Err(reason) => {
+                tracing::debug!(request_id = %record.id, reason, "bad request");
+                return text(StatusCode::BAD_REQUEST, reason);
+            }
+        };
+        let Some(matched) = self.app.router.route(path) else {
+            if self.app.first_not_found() {
+                tracing::info!(
+                    path,
+                    "no route matches; add a catch-all route such as `route = \"/...\"` to answer every path"
+                );
+            }
+            return empty(StatusCode::NOT_FOUND);
+        };
+        let trigger = &self.app.triggers[*matched.target];
+        record.set_route(matched.route.raw(), trigger.name());
+        match &trigger.target {
+            Target::Static(response) => static_response(response),
+            Target::Component(component) => {
+                let scheme = if peer.https { "https" } else { "http" };
+                let path_and_query = request
+                    .uri()
+                    .path_and_query()
+                    .map(|p| p.as_str())
+                    .unwrap_or("/");
+                let full_url = format!("{scheme}://{authority}{path_and_query}");
+                let client_addr = peer
+                    .addr
+                    .map(|a| a.to_string())
+                    .unwrap_or_else(|| "0.0.0.0:0".to_owned());
+                let spin = headers::spin_headers(&headers::SpinHeaderInput {
+                    full_url: &full_url,
+                    client_addr: &client_addr,
+                    route: &matched,
+                });
+                // The guest sees the absolute URI `scheme://authority/path?query`.
+                match full_url.parse::<Uri>() {
+                    Ok(uri) => *request.uri_mut() = uri,
+                    Err(_) => return text(StatusCode::BAD_REQUEST, "invalid request target"),
+                }
+                headers::strip_inbound(request.headers_mut());
+                headers::insert_all(request.headers_mut(), spin);
+                let env = RequestEnv {
+                    request_id: record.id.clone(),
+                    https: peer.https,
+                };
+                match component.handle(&self.engine, &env, request).await {
+                    Ok(response) => response,
+                    Err(error) => {
+                        tracing::error!(
+                            component = %component.id,
+                            request_id = %record.id,
+                            error = %error,
+                            "request failed"
+                        );
+                        empty(StatusCode::INTERNAL_SERVER_ERROR)
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn static_response(spec: &StaticResponse) -> Response<Body> {
+    let mut builder = Response::builder().status(spec.status);
+    for (name, value) in &spec.headers {
+        builder = builder.header(name, value);
+    }
+    let body = spec.body.clone().unwrap_or_default();
+    builder
+        .body(full(body))
+        .unwrap_or_else(|_| empty(StatusCode::INTERNAL_SERVER_ERROR))
+}
+
+/// A response with no body.
+pub fn empty(status: StatusCode) -> Response<Body> {
+    let mut response = Response::new(Empty::new().map_err(|e| match e {}).boxed_unsync());
+    *response.status_mut() = status;
+    response
+}
+
+/// A short plain-text response.
+pub fn text(status: StatusCode, reason: &str) -> Response<Body> {
+    let mut response = Response::new(full(format!("{reason}\n")));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
+
+fn full(body: impl Into<Bytes>) -> Body {
+    Full::new(body.into())
+        .map_err(|e| match e {})
+        .boxed_unsync()
+}
+
+/// Milliseconds since `start`, for log fields.
+fn millis(start: Instant) -> f64 {
+    start.elapsed().as_secs_f64() * 1000.0
+}

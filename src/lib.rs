@@ -1,0 +1,32 @@
+//! wasi-httpd: serve Spin apps (spin.toml, manifest version 2) as a
+//! socket-activated systemd service.
+//!
+//! The request path, one direction:
+//!
+//! - [`listen`]: sockets inherited from systemd or bound from `--listen`;
+//! - [`server`]: accept loops, one task per connection, hyper-util's auto
+//!   builder (HTTP/1.1 and HTTP/2), graceful drain;
+//! - [`http`]: `/.well-known/spin/*`, Host validation, routing ([`router`]),
+//!   Spin's request headers, static responses, the access log;
+//! - [`executor`]: the component call (one fresh instance per request) with
+//!   its store data from [`host`] and guest output from [`guest_output`].
+//!
+//! Loading: [`manifest`] parses and validates spin.toml, [`app`] compiles it
+//! into a servable generation (files laid out by [`mounts`]) against the
+//! [`engine`]. [`cli`] declares the command line, [`logging`] sets up
+//! journald or stderr logs, [`route_table`] prints the start-up table.
+
+pub mod app;
+pub mod cli;
+pub mod engine;
+pub mod executor;
+pub mod guest_output;
+pub mod host;
+pub mod http;
+pub mod listen;
+pub mod logging;
+pub mod manifest;
+pub mod mounts;
+pub mod route_table;
+pub mod router;
+pub mod server;
