@@ -36,6 +36,11 @@ pub struct AppArgs {
         env = "WASI_HTTPD_MANIFEST"
     )]
     pub manifest: PathBuf,
+
+    /// Run each component's `[component.<id>.build] command` first, as
+    /// `spin up --build` does.
+    #[arg(long, env = "WASI_HTTPD_BUILD")]
+    pub build: bool,
 }
 
 #[derive(Debug, Args)]

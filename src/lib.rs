@@ -14,9 +14,11 @@
 //! Loading: [`manifest`] parses and validates spin.toml, [`app`] compiles it
 //! into a servable generation (files laid out by [`mounts`]) against the
 //! [`engine`]. [`cli`] declares the command line, [`logging`] sets up
-//! journald or stderr logs, [`route_table`] prints the start-up table.
+//! journald or stderr logs, [`route_table`] prints the start-up table, [`app_build`] runs the
+//! components' build commands for `--build`.
 
 pub mod app;
+pub mod app_build;
 pub mod cli;
 pub mod engine;
 pub mod executor;

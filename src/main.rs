@@ -3,7 +3,6 @@
 //! check) the app. Errors print once, with their full context, and map to
 //! the exit statuses documented in wasi-httpd(8).
 
-use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,10 +12,10 @@ use arc_swap::ArcSwap;
 use clap::Parser;
 
 use wasi_httpd::app::LoadedApp;
-use wasi_httpd::cli::{Cli, Command, ServeArgs};
+use wasi_httpd::cli::{AppArgs, Cli, Command, ServeArgs};
 use wasi_httpd::listen::{self, Listener};
 use wasi_httpd::server::{self, Shared};
-use wasi_httpd::{engine, executor, logging, route_table};
+use wasi_httpd::{app_build, engine, executor, logging, route_table};
 
 /// Exit status for a configuration error: a bad manifest, component or
 /// socket (sysexits' EX_CONFIG). systemd units do not restart on it.
@@ -55,7 +54,7 @@ fn main() -> ExitCode {
     };
     runtime.block_on(async move {
         match cli.command {
-            Command::Check(args) => match load(&args.manifest).await {
+            Command::Check(args) => match load(&args).await {
                 Ok((_, app)) => {
                     println!(
                         "{}: app '{}' is valid: {} routes, {} components compiled",
@@ -82,9 +81,13 @@ fn fail(code: u8, error: &anyhow::Error) -> ExitCode {
 }
 
 /// Loads and compiles the app off the async threads.
-async fn load(manifest: &Path) -> Result<(wasmtime::Engine, LoadedApp)> {
-    let manifest = manifest.to_path_buf();
+async fn load(args: &AppArgs) -> Result<(wasmtime::Engine, LoadedApp)> {
+    let manifest = args.manifest.clone();
+    let build = args.build;
     tokio::task::spawn_blocking(move || {
+        if build {
+            app_build::run(&manifest)?;
+        }
         let engine = engine::build(&engine::EngineOptions::default())?;
         let linker = executor::linker(&engine)?;
         let app = LoadedApp::load(&manifest, &engine, &linker)?;
@@ -95,7 +98,7 @@ async fn load(manifest: &Path) -> Result<(wasmtime::Engine, LoadedApp)> {
 }
 
 async fn serve(args: ServeArgs, inherited: Option<Vec<Listener>>) -> ExitCode {
-    let (engine, app) = match load(&args.app.manifest).await {
+    let (engine, app) = match load(&args.app).await {
         Ok(loaded) => loaded,
         Err(error) => return fail(EXIT_CONFIG, &error),
     };

@@ -1,0 +1,376 @@
+//! Test harness: builds the guest components once per test run, writes apps
+//! into temporary directories, starts the real `wasi-httpd` binary on a real
+//! socket and talks to it with a small, exact HTTP/1.1 client.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_wasi-httpd");
+
+/// The directory holding the built guest `.wasm` files. Builds them (and
+/// adds the wasm32-wasip2 target if it is missing) the first time; fails
+/// loudly when that is impossible.
+pub fn components_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/components");
+        ensure_wasm_target();
+        let status = Command::new("cargo")
+            .args([
+                "build",
+                "--release",
+                "--target",
+                "wasm32-wasip2",
+                "--target-dir",
+            ])
+            .arg(root.join("target"))
+            .current_dir(&root)
+            .env_remove("CARGO_TARGET_DIR")
+            .env_remove("RUSTFLAGS")
+            .env_remove("CARGO_ENCODED_RUSTFLAGS")
+            .status()
+            .expect("cannot run cargo to build the guest components");
+        assert!(
+            status.success(),
+            "building tests/components for wasm32-wasip2 failed"
+        );
+        root.join("target/wasm32-wasip2/release")
+    })
+}
+
+fn ensure_wasm_target() {
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .any(|l| l.trim() == "wasm32-wasip2")
+        })
+        .unwrap_or(false);
+    if !installed {
+        let status = Command::new("rustup")
+            .args(["target", "add", "wasm32-wasip2"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .expect("cannot run rustup to add the wasm32-wasip2 target");
+        assert!(status.success(), "`rustup target add wasm32-wasip2` failed");
+    }
+}
+
+/// Absolute path of a built guest, e.g. `wasm("echo")`.
+pub fn wasm(name: &str) -> PathBuf {
+    let path = components_dir().join(format!("{name}.wasm"));
+    assert!(
+        path.is_file(),
+        "guest {name} was not built: {}",
+        path.display()
+    );
+    path
+}
+
+/// An app in a temporary directory. `{name.wasm}` in the manifest text is
+/// replaced by the absolute path of that built guest.
+pub struct TestApp {
+    pub dir: tempfile::TempDir,
+}
+
+impl TestApp {
+    pub fn new(manifest: &str) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut text = manifest.to_owned();
+        while let Some(end) = text.find(".wasm}") {
+            let start = text[..end].rfind('{').expect("`{` before `.wasm}`");
+            let path = wasm(&text[start + 1..end]).display().to_string();
+            text.replace_range(start..end + ".wasm}".len(), &path);
+        }
+        std::fs::write(dir.path().join("spin.toml"), text).expect("write spin.toml");
+        Self { dir }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn write(&self, rel: &str, contents: &str) {
+        let path = self.dir.path().join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, contents).unwrap();
+    }
+
+    pub fn manifest(&self) -> PathBuf {
+        self.dir.path().join("spin.toml")
+    }
+}
+
+/// A running daemon; killed when dropped.
+pub struct Daemon {
+    child: Child,
+    pub addr: SocketAddr,
+    /// Everything printed on stdout, the route table included.
+    pub stdout: Arc<Mutex<String>>,
+    /// Everything logged on stderr.
+    pub stderr: Arc<Mutex<String>>,
+}
+
+impl Daemon {
+    /// `wasi-httpd serve APP --listen 127.0.0.1:0 EXTRA...`, waiting until it
+    /// prints the address it serves on.
+    pub fn start(app: &TestApp, extra: &[&str]) -> Daemon {
+        let mut args: Vec<String> = vec!["serve".into(), app.path().display().to_string()];
+        if !extra.contains(&"--listen") {
+            args.extend(["--listen".into(), "127.0.0.1:0".into()]);
+        }
+        args.extend(extra.iter().map(|s| s.to_string()));
+        Self::spawn(&args)
+    }
+
+    pub fn spawn(args: &[String]) -> Daemon {
+        let mut child = Command::new(BIN)
+            .args(args)
+            .env("RUST_LOG", "info")
+            .env_remove("WASI_HTTPD_LISTEN")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start wasi-httpd");
+        let stderr = collect(child.stderr.take().unwrap());
+        let stdout_text = Arc::new(Mutex::new(String::new()));
+        let mut lines = BufReader::new(child.stdout.take().unwrap());
+        let mut addr = None;
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let mut line = String::new();
+        while addr.is_none() {
+            line.clear();
+            let n = lines.read_line(&mut line).unwrap_or(0);
+            if n == 0 || Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                std::thread::sleep(Duration::from_millis(100));
+                panic!(
+                    "wasi-httpd did not start; stderr:\n{}",
+                    stderr.lock().unwrap()
+                );
+            }
+            stdout_text.lock().unwrap().push_str(&line);
+            if let Some(url) = line.trim().strip_prefix("Serving http://") {
+                addr = Some(url.parse().expect("address after `Serving http://`"));
+            }
+            if let Some(url) = line.trim().strip_prefix("\"base_url\": \"http://") {
+                addr = Some(
+                    url.trim_end_matches(['"', ','])
+                        .parse()
+                        .expect("base_url address"),
+                );
+            }
+        }
+        let rest = stdout_text.clone();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            while lines.read_line(&mut line).unwrap_or(0) > 0 {
+                rest.lock().unwrap().push_str(&line);
+                line.clear();
+            }
+        });
+        Daemon {
+            child,
+            addr: addr.unwrap(),
+            stdout: stdout_text,
+            stderr,
+        }
+    }
+
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    pub fn stdout(&self) -> String {
+        self.stdout.lock().unwrap().clone()
+    }
+
+    /// Waits until the log contains `needle` (logs are asynchronous to the
+    /// response); panics with the log after 10 s.
+    pub fn wait_for_log(&self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let log = self.stderr();
+            if log.contains(needle) {
+                return log;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "log never contained {needle:?}; log:\n{log}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn get(&self, path: &str) -> Response {
+        send(
+            self.addr,
+            &format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"),
+        )
+    }
+
+    pub fn raw(&self, request: &str) -> Response {
+        send(self.addr, request)
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("kill -TERM");
+        self.child.wait().expect("wait for wasi-httpd")
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn collect(mut stream: impl Read + Send + 'static) -> Arc<Mutex<String>> {
+    let text = Arc::new(Mutex::new(String::new()));
+    let sink = text.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        loop {
+            match stream.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => sink
+                    .lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n])),
+            }
+        }
+    });
+    text
+}
+
+/// Runs the binary to completion (for `check` and failing starts).
+pub fn run(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .env_remove("WASI_HTTPD_LISTEN")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run wasi-httpd")
+}
+
+/// One parsed HTTP/1.1 response.
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", self.text()))
+    }
+}
+
+/// Sends raw bytes on a new connection and reads one response.
+pub fn send(addr: SocketAddr, request: &str) -> Response {
+    let stream = TcpStream::connect(addr).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    let mut conn = Connection {
+        reader: BufReader::new(stream),
+    };
+    conn.send(request)
+}
+
+/// A keep-alive connection: several requests, one after the other.
+pub struct Connection {
+    reader: BufReader<TcpStream>,
+}
+
+impl Connection {
+    pub fn open(addr: SocketAddr) -> Self {
+        let stream = TcpStream::connect(addr).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(60)))
+            .unwrap();
+        Self {
+            reader: BufReader::new(stream),
+        }
+    }
+
+    pub fn send(&mut self, request: &str) -> Response {
+        self.reader
+            .get_mut()
+            .write_all(request.as_bytes())
+            .expect("send request");
+        read_response(&mut self.reader)
+    }
+}
+
+fn read_response(reader: &mut BufReader<TcpStream>) -> Response {
+    let mut line = String::new();
+    reader.read_line(&mut line).expect("status line");
+    let status = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("bad status line {line:?}"));
+    let mut headers = Vec::new();
+    loop {
+        line.clear();
+        reader.read_line(&mut line).expect("header line");
+        let l = line.trim_end();
+        if l.is_empty() {
+            break;
+        }
+        let (name, value) = l.split_once(':').expect("header has a colon");
+        headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
+    }
+    let find = |n: &str| headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
+    let mut body = Vec::new();
+    if let Some(len) = find("content-length") {
+        let len: usize = len.parse().expect("content-length");
+        body.resize(len, 0);
+        reader.read_exact(&mut body).expect("body");
+    } else if find("transfer-encoding").is_some_and(|v| v.contains("chunked")) {
+        loop {
+            line.clear();
+            reader.read_line(&mut line).expect("chunk size");
+            let size = usize::from_str_radix(line.trim().split(';').next().unwrap(), 16)
+                .expect("chunk size");
+            let mut chunk = vec![0; size + 2];
+            reader.read_exact(&mut chunk).expect("chunk");
+            if size == 0 {
+                break;
+            }
+            body.extend_from_slice(&chunk[..size]);
+        }
+    } else if status != 204 && status != 304 && status >= 200 {
+        let _ = reader.read_to_end(&mut body);
+    }
+    Response {
+        status,
+        headers,
+        body,
+    }
+}

@@ -1,0 +1,17 @@
+//! Integration tests: the real `wasi-httpd` binary, real guest components
+//! built from `tests/components`, real sockets. One test binary; the
+//! modules group the behaviours.
+
+#[path = "it/support.rs"]
+mod support;
+
+#[path = "it/check.rs"]
+mod check;
+#[path = "it/guests.rs"]
+mod guests;
+#[path = "it/headers.rs"]
+mod headers;
+#[path = "it/routing.rs"]
+mod routing;
+#[path = "it/serve.rs"]
+mod serve;
