@@ -2,10 +2,10 @@
 //! responses and compiled, pre-instantiated components. A reload builds a
 //! new generation beside the old one and swaps it in whole.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result, bail};
 use wasmtime::Engine;
@@ -53,11 +53,36 @@ pub struct LoadedApp {
     pub not_found_hinted: AtomicBool,
 }
 
-impl LoadedApp {
-    /// Loads the manifest and compiles every component a trigger uses. Slow
-    /// (compilation); call it off the async runtime.
-    pub fn load(path: &Path, engine: &Engine, linker: &Linker<HostState>) -> Result<LoadedApp> {
-        let app = manifest::load(path)?;
+/// Loads app generations from one manifest, keeping compiled components
+/// between loads so that a reload compiles only new or changed ones.
+pub struct Loader {
+    engine: Engine,
+    linker: Linker<HostState>,
+    manifest: PathBuf,
+    /// Source path → (its bytes when compiled, the compiled component).
+    cache: Mutex<HashMap<PathBuf, (Vec<u8>, Component)>>,
+}
+
+impl Loader {
+    pub fn new(engine: Engine, manifest: PathBuf) -> Result<Self> {
+        let linker = crate::executor::linker(&engine)?;
+        Ok(Self {
+            engine,
+            linker,
+            manifest,
+            cache: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Loads the manifest and compiles every component a trigger uses.
+    /// Slow (compilation): call it off the async runtime. `progress` hears
+    /// what is going on ("compiling 3 components").
+    pub fn load(&self, progress: &dyn Fn(&str)) -> Result<LoadedApp> {
+        let app = manifest::load(&self.manifest)?;
         let manifest_path = app.manifest_path.clone();
         let in_manifest = |e: anyhow::Error| e.context(format!("{}", manifest_path.display()));
 
@@ -82,7 +107,20 @@ impl LoadedApp {
             }
         }
 
+        let mut used: Vec<&str> = app
+            .triggers
+            .iter()
+            .filter_map(|t| match &t.handler {
+                Handler::Component(id) => Some(id.as_str()),
+                Handler::Static(_) => None,
+            })
+            .collect();
+        used.sort_unstable();
+        used.dedup();
+        progress(&format!("compiling {} components", used.len()));
+
         let staging = staging_parent();
+        let mut fresh_cache = HashMap::new();
         let mut compiled: BTreeMap<String, Arc<LoadedComponent>> = BTreeMap::new();
         let mut triggers = Vec::with_capacity(app.triggers.len());
         for trigger in &app.triggers {
@@ -102,7 +140,7 @@ impl LoadedApp {
                         Some(component) => component.clone(),
                         None => {
                             let component = Arc::new(
-                                load_component(engine, linker, spec, &staging)
+                                self.load_component(spec, &staging, &mut fresh_cache)
                                     .map_err(in_manifest)?,
                             );
                             compiled.insert(id.clone(), component.clone());
@@ -118,6 +156,9 @@ impl LoadedApp {
                 description,
             });
         }
+        if let Ok(mut cache) = self.cache.lock() {
+            *cache = fresh_cache;
+        }
         Ok(LoadedApp {
             name: app.name,
             version: app.version,
@@ -128,6 +169,63 @@ impl LoadedApp {
         })
     }
 
+    fn load_component(
+        &self,
+        spec: &manifest::Component,
+        staging: &Path,
+        fresh_cache: &mut HashMap<PathBuf, (Vec<u8>, Component)>,
+    ) -> Result<LoadedComponent> {
+        let key = format!("component.{}.source", spec.id);
+        let bytes = std::fs::read(&spec.source)
+            .with_context(|| format!("`{key}`: cannot read {}", spec.source.display()))?;
+        let started = std::time::Instant::now();
+        let cached = self.cache.lock().ok().and_then(|cache| {
+            cache
+                .get(&spec.source)
+                .filter(|(b, _)| *b == bytes)
+                .map(|(_, c)| c.clone())
+        });
+        let reused = cached.is_some();
+        let component = match cached {
+            Some(component) => component,
+            None => Component::new(&self.engine, &bytes).map_err(|e| {
+                anyhow::anyhow!(
+                    "`{key}`: {} is not a valid WebAssembly component: {e:#}; build it for \
+                     wasm32-wasip2 (or componentize a wasip1 module) so that it exports \
+                     wasi:http/incoming-handler",
+                    spec.source.display()
+                )
+            })?,
+        };
+        let files = mounts::prepare(&spec.id, &spec.files, staging)
+            .with_context(|| format!("`component.{}.files`", spec.id))?;
+        let environment = spec
+            .environment
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let loaded = LoadedComponent::new(
+            &self.engine,
+            &self.linker,
+            &spec.id,
+            &component,
+            environment,
+            files,
+        )
+        .with_context(|| format!("component `{}` ({})", spec.id, spec.source.display()))?;
+        tracing::info!(
+            component = %spec.id,
+            executor = loaded.executor_name(),
+            reused,
+            duration_ms = started.elapsed().as_millis() as u64,
+            "component ready"
+        );
+        fresh_cache.insert(spec.source.clone(), (bytes, component));
+        Ok(loaded)
+    }
+}
+
+impl LoadedApp {
     /// The routes in manifest order, for the table printed at start.
     pub fn routes(&self) -> impl Iterator<Item = (&ParsedRoute, &Trigger)> {
         self.router
@@ -154,41 +252,6 @@ impl LoadedApp {
         ids.dedup();
         ids.len()
     }
-}
-
-fn load_component(
-    engine: &Engine,
-    linker: &Linker<HostState>,
-    spec: &manifest::Component,
-    staging: &Path,
-) -> Result<LoadedComponent> {
-    let key = format!("component.{}.source", spec.id);
-    let bytes = std::fs::read(&spec.source)
-        .with_context(|| format!("`{key}`: cannot read {}", spec.source.display()))?;
-    let started = std::time::Instant::now();
-    let component = Component::new(engine, &bytes).map_err(|e| {
-        anyhow::anyhow!(
-            "`{key}`: {} is not a valid WebAssembly component: {e:#}; build it for wasm32-wasip2 \
-             (or componentize a wasip1 module) so that it exports wasi:http/incoming-handler",
-            spec.source.display()
-        )
-    })?;
-    let files = mounts::prepare(&spec.id, &spec.files, staging)
-        .with_context(|| format!("`component.{}.files`", spec.id))?;
-    let environment = spec
-        .environment
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    let loaded = LoadedComponent::new(engine, linker, &spec.id, &component, environment, files)
-        .with_context(|| format!("component `{}` ({})", spec.id, spec.source.display()))?;
-    tracing::info!(
-        component = %spec.id,
-        executor = loaded.executor_name(),
-        duration_ms = started.elapsed().as_millis() as u64,
-        "component compiled"
-    );
-    Ok(loaded)
 }
 
 /// Where staged `files` trees go: systemd's RuntimeDirectory when set, else

@@ -11,6 +11,10 @@
 //! - [`executor`]: the component call (one fresh instance per request) with
 //!   its store data from [`host`] and guest output from [`guest_output`].
 //!
+//! Lifecycle: [`daemon`] loads, signals readiness and status through
+//! [`systemd`], reloads on SIGHUP into the [`state`] every request shares,
+//! and drains on SIGTERM.
+//!
 //! Loading: [`manifest`] parses and validates spin.toml, [`app`] compiles it
 //! into a servable generation (files laid out by [`mounts`]) against the
 //! [`engine`]. [`cli`] declares the command line, [`logging`] sets up
@@ -20,6 +24,7 @@
 pub mod app;
 pub mod app_build;
 pub mod cli;
+pub mod daemon;
 pub mod engine;
 pub mod executor;
 pub mod guest_output;
@@ -32,3 +37,5 @@ pub mod mounts;
 pub mod route_table;
 pub mod router;
 pub mod server;
+pub mod state;
+pub mod systemd;

@@ -9,25 +9,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use arc_swap::ArcSwap;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::watch;
-use wasmtime::Engine;
 
-use crate::app::LoadedApp;
-use crate::http::{Handler, Peer};
+use crate::http::{self, Peer};
 use crate::listen::{Listener, Socket};
-
-/// What every connection shares: the engine and the current app
-/// generation (swapped whole on reload).
-pub struct Shared {
-    pub engine: Engine,
-    pub app: ArcSwap<LoadedApp>,
-}
+use crate::state::Shared;
 
 /// Serves on `listeners` until `shutdown` resolves, then stops accepting and
 /// lets in-flight requests finish for up to `drain_timeout`.
@@ -143,12 +134,9 @@ where
     let peer = Peer { addr, https: false };
     tokio::spawn(async move {
         let service = service_fn(move |request| {
-            let handler = Handler {
-                engine: shared.engine.clone(),
-                app: shared.app.load_full(),
-            };
+            let shared = shared.clone();
             let peer = peer.clone();
-            async move { Ok::<_, Infallible>(handler.handle(request, &peer).await) }
+            async move { Ok::<_, Infallible>(http::handle(shared, request, &peer).await) }
         });
         let connection = builder
             .serve_connection(TokioIo::new(io), service)

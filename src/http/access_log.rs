@@ -13,6 +13,7 @@ use http_body::{Body as HttpBody, Frame, SizeHint};
 use http_body_util::BodyExt;
 
 use super::{Body, BoxError, Peer, millis};
+use crate::state::Shared;
 
 /// Request ids: a per-process prefix and a counter, unique across restarts
 /// for all practical purposes and cheap to make.
@@ -39,10 +40,13 @@ pub struct AccessRecord {
     peer: String,
     /// (route as written, component or trigger name), once routed.
     route: Mutex<Option<(String, String)>>,
+    /// Counts the request as in flight until the record is written.
+    shared: Arc<Shared>,
 }
 
 impl AccessRecord {
-    pub fn start<B>(request: &Request<B>, peer: &Peer) -> Self {
+    pub fn start<B>(request: &Request<B>, peer: &Peer, shared: Arc<Shared>) -> Self {
+        shared.stats.started();
         Self {
             id: next_request_id(),
             start: Instant::now(),
@@ -53,6 +57,7 @@ impl AccessRecord {
                 .map(|a| a.to_string())
                 .unwrap_or_else(|| "unix".to_owned()),
             route: Mutex::new(None),
+            shared,
         }
     }
 
@@ -77,6 +82,7 @@ impl AccessRecord {
     }
 
     fn write(self, status: u16, bytes: u64) {
+        self.shared.stats.finished();
         let (route, component) = self.route.into_inner().ok().flatten().unwrap_or_default();
         tracing::info!(
             target: "access",

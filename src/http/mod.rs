@@ -10,18 +10,17 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::app::{LoadedApp, Target};
+use crate::executor::RequestEnv;
+use crate::manifest::StaticResponse;
+use crate::router::WELL_KNOWN_PREFIX;
+use crate::state::Shared;
+use access_log::AccessRecord;
 use bytes::Bytes;
 use http::{Request, Response, StatusCode, Uri};
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Empty, Full};
 use hyper::body::Incoming;
-use wasmtime::Engine;
-
-use crate::app::{LoadedApp, Target};
-use crate::executor::RequestEnv;
-use crate::manifest::StaticResponse;
-use crate::router::WELL_KNOWN_PREFIX;
-use access_log::AccessRecord;
 
 /// Errors a response body may end with.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -37,22 +36,31 @@ pub struct Peer {
     pub https: bool,
 }
 
-/// Everything a request needs from the server: the engine and the app
-/// generation current when the request arrived.
-pub struct Handler {
-    pub engine: Engine,
-    pub app: Arc<LoadedApp>,
+/// Answers one request against the app generation current when it
+/// arrived; never fails (errors become status codes).
+pub async fn handle(
+    shared: Arc<Shared>,
+    request: Request<Incoming>,
+    peer: &Peer,
+) -> Response<Body> {
+    let app = shared.app.load_full();
+    let record = AccessRecord::start(&request, peer, shared.clone());
+    let response = Dispatch {
+        shared: &shared,
+        app: &app,
+    }
+    .run(request, peer, &record)
+    .await;
+    record.finish(response)
 }
 
-impl Handler {
-    /// Answers one request; never fails (errors become status codes).
-    pub async fn handle(&self, request: Request<Incoming>, peer: &Peer) -> Response<Body> {
-        let record = AccessRecord::start(&request, peer);
-        let response = self.dispatch(request, peer, &record).await;
-        record.finish(response)
-    }
+struct Dispatch<'a> {
+    shared: &'a Shared,
+    app: &'a LoadedApp,
+}
 
-    async fn dispatch(
+impl Dispatch<'_> {
+    async fn run(
         &self,
         mut request: Request<Incoming>,
         peer: &Peer,
@@ -60,7 +68,7 @@ impl Handler {
     ) -> Response<Body> {
         let path = request.uri().path();
         if let Some(rest) = path.strip_prefix(WELL_KNOWN_PREFIX) {
-            return well_known::respond(rest, &self.app);
+            return well_known::respond(rest, self.app);
         }
         let authority = match headers::authority(request.uri(), request.headers()) {
             Ok(authority) => authority,
@@ -110,7 +118,7 @@ impl Handler {
                     request_id: record.id.clone(),
                     https: peer.https,
                 };
-                match component.handle(&self.engine, &env, request).await {
+                match component.handle(&self.shared.engine, &env, request).await {
                     Ok(response) => response,
                     Err(error) => {
                         tracing::error!(

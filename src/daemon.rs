@@ -1,0 +1,223 @@
+//! The service lifecycle around the server: load and compile (extending
+//! systemd's start timeout while it takes), take the sockets, READY=1, then
+//! react to signals (SIGHUP reloads, SIGTERM/SIGINT drain and stop), keep
+//! the watchdog fed and STATUS= current.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use tokio::signal::unix::{Signal, SignalKind, signal};
+use tokio::sync::oneshot;
+
+use crate::app::{LoadedApp, Loader};
+use crate::cli::ServeArgs;
+use crate::listen::{self, Listener};
+use crate::state::Shared;
+use crate::{app_build, engine, route_table, server, systemd};
+
+/// Why `serve` failed, which decides the exit status.
+pub enum Failure {
+    /// Bad manifest, component, socket or flag: fix the configuration.
+    Config(anyhow::Error),
+    /// Something broke while starting the runtime or serving.
+    Runtime(anyhow::Error),
+}
+
+/// How often STATUS= is refreshed with the request counters.
+const STATUS_PERIOD: Duration = Duration::from_secs(5);
+/// While compiling, ask systemd for this much more start time, this often.
+const EXTEND_BY: Duration = Duration::from_secs(30);
+const EXTEND_EVERY: Duration = Duration::from_secs(10);
+
+/// Serves until SIGTERM/SIGINT and the drain are done.
+pub async fn serve(args: ServeArgs, inherited: Option<Vec<Listener>>) -> Result<(), Failure> {
+    // Signals are taken first so that an early SIGHUP or SIGTERM does not
+    // kill the process with the default action.
+    let mut signals = Signals::new().map_err(Failure::Runtime)?;
+    if let Some(period) = systemd::watchdog_period() {
+        tokio::spawn(watchdog(period));
+    }
+    systemd::status("loading the app");
+    let manifest = args.app.manifest.clone();
+    let build = args.app.build;
+    let starting = async {
+        let loader = blocking(move || {
+            if build {
+                app_build::run(&manifest)?;
+            }
+            let engine = engine::build(&engine::EngineOptions::default())?;
+            Loader::new(engine, manifest)
+        })
+        .await?;
+        let loader = Arc::new(loader);
+        let app = load(&loader).await?;
+        Ok::<_, anyhow::Error>((loader, app))
+    };
+    // A stop request while compiling ends the start at once.
+    let (loader, app) = tokio::select! {
+        started = starting => started.map_err(Failure::Config)?,
+        _ = signals.term.recv() => return Ok(()),
+        _ = signals.int.recv() => return Ok(()),
+    };
+
+    let listeners = match inherited {
+        Some(listeners) => listeners,
+        None => listen::bind(&args.listen, args.find_free_port).map_err(Failure::Config)?,
+    };
+    if let Some(tls) = listeners.iter().find(|l| l.name == "https") {
+        return Err(Failure::Config(anyhow::anyhow!(
+            "inherited socket {} is named `https`, but wasi-httpd does not serve TLS yet; \
+             name it `http` (FileDescriptorName=http) or remove it",
+            tls.describe()
+        )));
+    }
+    let on = listeners
+        .iter()
+        .map(Listener::describe)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let base_urls: Vec<String> = listeners
+        .iter()
+        .map(|l| match l.local_addr() {
+            Some(addr) => format!("http://{addr}"),
+            None => "http://localhost".to_owned(),
+        })
+        .collect();
+    route_table::print(&app, &base_urls, args.format);
+    tracing::info!(app = %app.name, routes = app.routes().count(), listeners = %on, "serving");
+
+    let shared = Arc::new(Shared::new(loader.engine().clone(), app));
+    systemd::ready(&serving_status(&shared, &on));
+    tokio::spawn(refresh_status(shared.clone(), on.clone()));
+
+    let (stop_tx, stop_rx) = oneshot::channel();
+    tokio::spawn(control(signals, shared.clone(), loader, on, stop_tx));
+    let stopped = async {
+        let _ = stop_rx.await;
+    };
+    server::serve(shared, listeners, stopped, args.shutdown_timeout)
+        .await
+        .map_err(Failure::Runtime)
+}
+
+/// The signals the daemon handles, installed once.
+struct Signals {
+    hup: Signal,
+    term: Signal,
+    int: Signal,
+}
+
+impl Signals {
+    fn new() -> Result<Self> {
+        Ok(Self {
+            hup: signal(SignalKind::hangup()).context("cannot handle SIGHUP")?,
+            term: signal(SignalKind::terminate()).context("cannot handle SIGTERM")?,
+            int: signal(SignalKind::interrupt()).context("cannot handle SIGINT")?,
+        })
+    }
+}
+
+/// Reacts to signals: SIGHUP reloads, the first SIGTERM/SIGINT starts the
+/// drain, a second one exits at once.
+async fn control(
+    mut signals: Signals,
+    shared: Arc<Shared>,
+    loader: Arc<Loader>,
+    on: String,
+    stop: oneshot::Sender<()>,
+) {
+    loop {
+        tokio::select! {
+            _ = signals.hup.recv() => reload(&shared, &loader, &on).await,
+            _ = signals.term.recv() => break,
+            _ = signals.int.recv() => break,
+        }
+    }
+    systemd::stopping(&format!(
+        "stopping: draining {} in-flight requests",
+        shared.stats.in_flight()
+    ));
+    let _ = stop.send(());
+    tokio::select! {
+        _ = signals.term.recv() => {}
+        _ = signals.int.recv() => {}
+    }
+    tracing::warn!("second signal: exiting without waiting for in-flight requests");
+    std::process::exit(1);
+}
+
+/// Loads a new generation off the request path and swaps it in; a failure
+/// keeps the previous app serving and says why.
+async fn reload(shared: &Shared, loader: &Arc<Loader>, on: &str) {
+    systemd::reloading();
+    tracing::info!("reloading the app");
+    match load(loader).await {
+        Ok(app) => {
+            let routes = app.routes().count();
+            shared.app.store(Arc::new(app));
+            tracing::info!(routes, "reloaded: new requests go to the new app");
+            systemd::ready(&serving_status(shared, on));
+        }
+        Err(error) => {
+            tracing::error!("reload failed, still serving the previous app: {error:#}");
+            systemd::ready(&format!(
+                "reload failed: {error:#}; still serving the previous app"
+            ));
+        }
+    }
+}
+
+/// Runs the loader on a blocking thread, extending systemd's timeout
+/// while it compiles.
+async fn load(loader: &Arc<Loader>) -> Result<LoadedApp> {
+    let loader = loader.clone();
+    let extender = tokio::spawn(async {
+        loop {
+            systemd::extend_timeout(EXTEND_BY);
+            tokio::time::sleep(EXTEND_EVERY).await;
+        }
+    });
+    let result = blocking(move || loader.load(&|status| systemd::status(status))).await;
+    extender.abort();
+    result
+}
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .context("the loader thread failed")?
+}
+
+fn serving_status(shared: &Shared, on: &str) -> String {
+    let app = shared.app.load();
+    format!(
+        "serving app '{}': {} routes on {on}; {} requests served, {} in flight",
+        app.name,
+        app.routes().count(),
+        shared.stats.served(),
+        shared.stats.in_flight()
+    )
+}
+
+async fn refresh_status(shared: Arc<Shared>, on: String) {
+    let mut last = (0, 0);
+    loop {
+        tokio::time::sleep(STATUS_PERIOD).await;
+        let now = (shared.stats.served(), shared.stats.in_flight());
+        if now != last {
+            systemd::status(&serving_status(&shared, &on));
+            last = now;
+        }
+    }
+}
+
+/// WATCHDOG=1 every half period from a task on the async runtime: when the
+/// runtime is stuck, the pings stop and systemd restarts the service.
+async fn watchdog(period: Duration) {
+    let mut tick = tokio::time::interval(period / 2);
+    loop {
+        tick.tick().await;
+        systemd::watchdog();
+    }
+}

@@ -1,0 +1,53 @@
+//! What every connection and request shares: the engine, the current app
+//! generation (swapped whole on reload) and the request counters shown in
+//! `systemctl status`.
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use arc_swap::ArcSwap;
+use wasmtime::Engine;
+
+use crate::app::LoadedApp;
+
+pub struct Shared {
+    pub engine: Engine,
+    pub app: ArcSwap<LoadedApp>,
+    pub stats: Stats,
+}
+
+impl Shared {
+    pub fn new(engine: Engine, app: LoadedApp) -> Self {
+        Self {
+            engine,
+            app: ArcSwap::from_pointee(app),
+            stats: Stats::default(),
+        }
+    }
+}
+
+/// Request counters. A request is in flight from its arrival until its
+/// response body has been sent or abandoned.
+#[derive(Default)]
+pub struct Stats {
+    served: AtomicU64,
+    in_flight: AtomicUsize,
+}
+
+impl Stats {
+    pub fn started(&self) {
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn finished(&self) {
+        self.in_flight.fetch_sub(1, Ordering::Relaxed);
+        self.served.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn served(&self) -> u64 {
+        self.served.load(Ordering::Relaxed)
+    }
+
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::Relaxed)
+    }
+}
