@@ -117,7 +117,11 @@ impl Loader {
             .collect();
         used.sort_unstable();
         used.dedup();
-        progress(&format!("compiling {} components", used.len()));
+        progress(&format!(
+            "compiling {} component{}",
+            used.len(),
+            if used.len() == 1 { "" } else { "s" }
+        ));
 
         let staging = staging_parent();
         let mut fresh_cache = HashMap::new();

@@ -81,7 +81,8 @@ pub async fn serve(args: ServeArgs, inherited: Option<Vec<Listener>>) -> Result<
         .iter()
         .map(|l| match l.local_addr() {
             Some(addr) => format!("http://{addr}"),
-            None => "http://localhost".to_owned(),
+            // A Unix socket has no URL of its own: a proxy in front gives it one.
+            None => l.describe().replace("http unix:", "http+unix://"),
         })
         .collect();
     route_table::print(&app, &base_urls, args.format);

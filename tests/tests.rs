@@ -2,6 +2,8 @@
 //! built from `tests/components`, real sockets. One test binary; the
 //! modules group the behaviours.
 
+#[path = "it/activation.rs"]
+mod activation;
 #[path = "it/support.rs"]
 mod support;
 
@@ -11,6 +13,8 @@ mod check;
 mod guests;
 #[path = "it/headers.rs"]
 mod headers;
+#[path = "it/lifecycle.rs"]
+mod lifecycle;
 #[path = "it/routing.rs"]
 mod routing;
 #[path = "it/serve.rs"]

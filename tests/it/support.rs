@@ -302,6 +302,25 @@ pub fn send(addr: SocketAddr, request: &str) -> Response {
     conn.send(request)
 }
 
+/// Sends raw bytes over a Unix socket and reads one response.
+pub fn send_unix(path: &Path, request: &str) -> Response {
+    let mut stream =
+        std::os::unix::net::UnixStream::connect(path).expect("connect to the unix socket");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    stream.write_all(request.as_bytes()).expect("send request");
+    read_response(&mut BufReader::new(stream))
+}
+
+/// `GET path` with `Connection: close` on a new TCP connection.
+pub fn get(addr: SocketAddr, path: &str) -> Response {
+    send(
+        addr,
+        &format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"),
+    )
+}
+
 /// A keep-alive connection: several requests, one after the other.
 pub struct Connection {
     reader: BufReader<TcpStream>,
@@ -327,7 +346,7 @@ impl Connection {
     }
 }
 
-fn read_response(reader: &mut BufReader<TcpStream>) -> Response {
+fn read_response(reader: &mut impl BufRead) -> Response {
     let mut line = String::new();
     reader.read_line(&mut line).expect("status line");
     let status = line

@@ -1,0 +1,283 @@
+//! The systemd lifecycle under `systemd-socket-activate`: inherited named
+//! sockets (TCP and Unix), the sd_notify sequence, reload on SIGHUP, a bad
+//! reload, the drain on SIGTERM and the watchdog.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+
+use crate::activation::{Activated, Sock, has};
+use crate::support::{TestApp, get, send_unix};
+
+const LONG: Duration = Duration::from_secs(60);
+
+fn static_app(body: &str) -> String {
+    format!(
+        "spin_manifest_version = 2\n[application]\nname = \"life\"\n\n[[trigger.http]]\nroute = \"/...\"\nstatic_response = {{ body = \"{body}\" }}\n\n[[trigger.http]]\nroute = \"/slow\"\ncomponent = \"slow\"\n\n[component.slow]\nsource = \"{{slow.wasm}}\"\n"
+    )
+}
+
+#[test]
+fn serves_inherited_tcp_and_unix_sockets_and_binds_nothing() {
+    let app = TestApp::new(&static_app("v1"));
+    let daemon = Activated::ready(
+        &app,
+        &[Sock::Tcp("http"), Sock::Unix("http")],
+        &[],
+        &["--listen", "127.0.0.1:1"],
+    );
+    assert_eq!(get(daemon.tcp[0], "/").text(), "v1");
+    let over_unix = send_unix(
+        &daemon.unix[0],
+        "GET /x HTTP/1.1\r\nHost: proxy\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!((over_unix.status, over_unix.text().as_str()), (200, "v1"));
+    let status = daemon
+        .notify
+        .seen
+        .iter()
+        .find(|m| has(m, "READY=1"))
+        .unwrap();
+    assert!(
+        status.contains("http 127.0.0.1:") && status.contains("http unix:"),
+        "{status}"
+    );
+    // --listen 127.0.0.1:1 would fail to bind: it was ignored.
+    assert!(!daemon.stderr().contains("cannot listen"));
+}
+
+#[test]
+fn notify_sequence_is_ready_reloading_ready_stopping() {
+    let app = TestApp::new(&static_app("v1"));
+    let mut daemon = Activated::ready(&app, &[Sock::Tcp("http")], &[], &[]);
+    daemon.signal(Signal::SIGHUP);
+    let reloading = daemon.notify.wait_for(LONG, |m| has(m, "RELOADING=1"));
+    let usec: u64 = reloading
+        .lines()
+        .find_map(|l| l.strip_prefix("MONOTONIC_USEC="))
+        .expect("MONOTONIC_USEC with RELOADING=1")
+        .parse()
+        .unwrap();
+    assert!(usec > 0);
+    daemon.notify.wait_for(LONG, |m| has(m, "READY=1"));
+    daemon.signal(Signal::SIGTERM);
+    daemon.notify.wait_for(LONG, |m| has(m, "STOPPING=1"));
+    assert_eq!(daemon.wait(LONG).code(), Some(0));
+    let order: Vec<&str> = daemon
+        .notify
+        .seen
+        .iter()
+        .flat_map(|m| m.lines())
+        .filter(|l| ["READY=1", "RELOADING=1", "STOPPING=1"].contains(l))
+        .collect();
+    assert_eq!(order, ["READY=1", "RELOADING=1", "READY=1", "STOPPING=1"]);
+}
+
+#[test]
+fn sighup_swaps_app_without_failed_requests() {
+    let app = TestApp::new(&static_app("v1"));
+    let mut daemon = Activated::ready(&app, &[Sock::Tcp("http")], &[], &[]);
+    let addr = daemon.tcp[0];
+    let stop = Arc::new(AtomicBool::new(false));
+    let clients: Vec<_> = (0..3)
+        .map(|_| {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let mut bodies = Vec::new();
+                while !stop.load(Ordering::Relaxed) {
+                    let response = get(addr, "/");
+                    assert_eq!(response.status, 200, "a request failed during the reload");
+                    bodies.push(response.text());
+                }
+                bodies
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(200));
+    std::fs::write(
+        app.manifest(),
+        static_app("v2").replace(
+            "{slow.wasm}",
+            crate::support::wasm("slow").to_str().unwrap(),
+        ),
+    )
+    .unwrap();
+    daemon.signal(Signal::SIGHUP);
+    daemon.notify.wait_for(LONG, |m| has(m, "RELOADING=1"));
+    let ready = daemon.notify.wait_for(LONG, |m| has(m, "READY=1"));
+    assert!(ready.contains("serving app 'life'"), "{ready}");
+    std::thread::sleep(Duration::from_millis(200));
+    stop.store(true, Ordering::Relaxed);
+    let bodies: Vec<String> = clients
+        .into_iter()
+        .flat_map(|c| c.join().expect("client thread"))
+        .collect();
+    assert!(
+        bodies.iter().all(|b| b == "v1" || b == "v2"),
+        "unexpected bodies"
+    );
+    assert!(bodies.iter().any(|b| b == "v1") && bodies.last().map(String::as_str) == Some("v2"));
+    assert_eq!(get(addr, "/").text(), "v2");
+}
+
+#[test]
+fn bad_reload_keeps_the_previous_app_and_says_why() {
+    let app = TestApp::new(&static_app("v1"));
+    let mut daemon = Activated::ready(&app, &[Sock::Tcp("http")], &[], &[]);
+    std::fs::write(app.manifest(), "spin_manifest_version = 2\n[application]\nname = \"life\"\n[[trigger.http]]\nroute = \"/\"\ncomponent = \"gone\"\n").unwrap();
+    daemon.signal(Signal::SIGHUP);
+    daemon.notify.wait_for(LONG, |m| has(m, "RELOADING=1"));
+    let ready = daemon.notify.wait_for(LONG, |m| has(m, "READY=1"));
+    let status = ready
+        .lines()
+        .find_map(|l| l.strip_prefix("STATUS="))
+        .expect("STATUS with READY");
+    assert!(status.starts_with("reload failed: "), "{status}");
+    assert!(
+        status.contains("gone") && status.ends_with("; still serving the previous app"),
+        "{status}"
+    );
+    assert_eq!(get(daemon.tcp[0], "/").text(), "v1");
+    assert!(daemon.stderr().contains("reload failed"));
+}
+
+#[test]
+fn request_in_flight_at_sigterm_completes_and_exit_status_is_zero() {
+    let app = TestApp::new(&static_app("v1"));
+    let mut daemon = Activated::ready(&app, &[Sock::Tcp("http")], &[], &[]);
+    let addr = daemon.tcp[0];
+    let slow = std::thread::spawn(move || get(addr, "/slow?ms=1500"));
+    let deadline = Instant::now() + LONG;
+    while !daemon.stderr().contains("component ready") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(400));
+    daemon.signal(Signal::SIGTERM);
+    daemon.notify.wait_for(LONG, |m| has(m, "STOPPING=1"));
+    let response = slow.join().expect("slow request");
+    assert_eq!(
+        (response.status, response.text().as_str()),
+        (200, "slept 1500 ms")
+    );
+    assert_eq!(daemon.wait(LONG).code(), Some(0));
+}
+
+#[test]
+fn shutdown_timeout_cuts_a_request_that_takes_too_long() {
+    let app = TestApp::new(&static_app("v1"));
+    let mut daemon = Activated::ready(
+        &app,
+        &[Sock::Tcp("http")],
+        &[],
+        &["--shutdown-timeout", "300ms"],
+    );
+    let addr = daemon.tcp[0];
+    let slow = std::thread::spawn(move || std::panic::catch_unwind(|| get(addr, "/slow?ms=20000")));
+    std::thread::sleep(Duration::from_millis(500));
+    let started = Instant::now();
+    daemon.signal(Signal::SIGTERM);
+    assert_eq!(daemon.wait(LONG).code(), Some(0));
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "the drain ignored --shutdown-timeout"
+    );
+    assert!(daemon.stderr().contains("drain deadline passed"));
+    let _ = slow.join();
+}
+
+#[test]
+fn watchdog_pings_arrive_at_about_half_the_period() {
+    let app = TestApp::new(&static_app("v1"));
+    let mut daemon = Activated::ready(
+        &app,
+        &[Sock::Tcp("http")],
+        &[("WATCHDOG_USEC", "400000")],
+        &[],
+    );
+    let pings: Vec<Instant> = daemon
+        .notify
+        .collect_for(Duration::from_millis(2100))
+        .into_iter()
+        .filter(|(_, m)| has(m, "WATCHDOG=1"))
+        .map(|(at, _)| at)
+        .collect();
+    // Every 200 ms: about 10 in 2.1 s; a generous band, as CI machines stall.
+    assert!((6..=14).contains(&pings.len()), "{} pings", pings.len());
+    let gaps: Vec<Duration> = pings.windows(2).map(|w| w[1] - w[0]).collect();
+    let mean = gaps.iter().sum::<Duration>() / gaps.len() as u32;
+    assert!(
+        mean > Duration::from_millis(120) && mean < Duration::from_millis(300),
+        "mean gap {mean:?}"
+    );
+}
+
+#[test]
+fn https_socket_without_a_certificate_is_a_clear_startup_error() {
+    let app = TestApp::new(&static_app("v1"));
+    let mut daemon = Activated::spawn(&app, &[Sock::Tcp("http"), Sock::Tcp("https")], &[], &[]);
+    let failed = daemon
+        .notify
+        .wait_for(LONG, |m| m.contains("STATUS=failed"));
+    assert!(failed.contains("https"), "{failed}");
+    assert_eq!(daemon.wait(LONG).code(), Some(78));
+    assert!(
+        daemon.stderr().contains("named `https`"),
+        "{}",
+        daemon.stderr()
+    );
+}
+
+#[test]
+fn startup_failure_sends_status_and_exits_non_zero() {
+    let app = TestApp::new("spin_manifest_version = 2\n[application]\nname = \"x\"\n");
+    let mut daemon = Activated::spawn(&app, &[Sock::Tcp("http")], &[], &[]);
+    let failed = daemon
+        .notify
+        .wait_for(LONG, |m| m.contains("STATUS=failed"));
+    assert!(failed.contains("spin.toml"), "{failed}");
+    assert!(!daemon.notify.seen.iter().any(|m| has(m, "READY=1")));
+    assert_eq!(daemon.wait(LONG).code(), Some(78));
+}
+
+#[test]
+fn an_inherited_fd_that_is_not_a_listening_stream_socket_is_named_in_the_error() {
+    let app = TestApp::new(&static_app("v1"));
+    let port = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let child = std::process::Command::new("systemd-socket-activate")
+        .args(["-d", "-l", &listen, "--fdname=weird", "-E", "RUST_LOG=info"])
+        .arg(crate::support::BIN)
+        .args(["serve", app.path().to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("systemd-socket-activate");
+    // A datagram starts the daemon with the UDP socket as fd 3.
+    let sender = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let deadline = Instant::now() + LONG;
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    let code = loop {
+        let _ = sender.send_to(b"start", &listen);
+        std::thread::sleep(Duration::from_millis(100));
+        match nix::sys::wait::waitpid(pid, Some(nix::sys::wait::WaitPidFlag::WNOHANG)) {
+            Ok(nix::sys::wait::WaitStatus::Exited(_, code)) => break code,
+            Ok(nix::sys::wait::WaitStatus::StillAlive) => {}
+            other => panic!("unexpected wait status {other:?}"),
+        }
+        assert!(Instant::now() < deadline, "the daemon never started");
+    };
+    assert_eq!(code, 78);
+    let out = child;
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut out.stderr.unwrap(), &mut err).unwrap();
+    assert!(
+        err.contains("fd 3") && err.contains("\"weird\"") && err.contains("not a stream socket"),
+        "{err}"
+    );
+}
