@@ -19,3 +19,5 @@ mod lifecycle;
 mod routing;
 #[path = "it/serve.rs"]
 mod serve;
+#[path = "it/systemd_e2e.rs"]
+mod systemd_e2e;
