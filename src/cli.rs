@@ -71,9 +71,79 @@ pub struct ServeArgs {
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration, env = "WASI_HTTPD_SHUTDOWN_TIMEOUT")]
     pub shutdown_timeout: Duration,
 
+    /// PEM certificate chain: with --tls-key, --listen sockets serve HTTPS
+    /// (inherited sockets named `https` always do, and need both flags).
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "WASI_HTTPD_TLS_CERT",
+        requires = "tls_key"
+    )]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM private key (RSA, ECDSA or Ed25519) for --tls-cert.
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "WASI_HTTPD_TLS_KEY",
+        requires = "tls_cert"
+    )]
+    pub tls_key: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub limits: LimitArgs,
+
     /// How to print the route table on stdout at start.
     #[arg(long, value_enum, default_value_t = Format::Text, env = "WASI_HTTPD_FORMAT")]
     pub format: Format,
+}
+
+/// Limits that keep a public port safe. Sizes take B, KiB, MiB, GiB (or
+/// K, M, G); durations s, ms, us, ns (a bare number is seconds).
+#[derive(Debug, Clone, Args)]
+pub struct LimitArgs {
+    /// Largest request head (request line and headers); larger → 431.
+    #[arg(long, value_name = "SIZE", default_value = "64KiB", value_parser = parse_size, env = "WASI_HTTPD_MAX_HEADER_SIZE")]
+    pub max_header_size: u64,
+
+    /// Largest request body, checked on Content-Length and while streaming; larger → 413.
+    #[arg(long, value_name = "SIZE", default_value = "32MiB", value_parser = parse_size, env = "WASI_HTTPD_MAX_BODY_SIZE")]
+    pub max_body_size: u64,
+
+    /// Time a client has to send a request head (and finish the TLS
+    /// handshake) before the connection is closed.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration, env = "WASI_HTTPD_HEADER_READ_TIMEOUT")]
+    pub header_read_timeout: Duration,
+
+    /// How long an idle keep-alive connection stays open.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration, env = "WASI_HTTPD_IDLE_TIMEOUT")]
+    pub idle_timeout: Duration,
+
+    /// Open connections at most; more wait in the kernel's accept queue.
+    #[arg(long, value_name = "N", default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1..), env = "WASI_HTTPD_MAX_CONNECTIONS")]
+    pub max_connections: u32,
+
+    /// Requests running in guests at once (also the instance pool size).
+    #[arg(long, value_name = "N", default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..), env = "WASI_HTTPD_MAX_CONCURRENT_REQUESTS")]
+    pub max_concurrent_requests: u32,
+
+    /// Requests waiting for a free slot; when the queue is full → 503 with Retry-After.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 1024,
+        env = "WASI_HTTPD_MAX_PENDING_REQUESTS"
+    )]
+    pub max_pending_requests: u32,
+
+    /// Deadline of one request, every executor; headers not sent by then →
+    /// 504, else the body is cut. Guests spinning in Wasm are interrupted.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration, env = "WASI_HTTPD_REQUEST_TIMEOUT")]
+    pub request_timeout: Duration,
+
+    /// Largest linear memory one guest instance may grow to; past it the guest traps (500).
+    #[arg(long, value_name = "SIZE", default_value = "128MiB", value_parser = parse_size, env = "WASI_HTTPD_MAX_INSTANCE_MEMORY")]
+    pub max_instance_memory: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -134,6 +204,33 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Duration::try_from_secs_f64(seconds).map_err(|_| format!("{text:?} is out of range"))
 }
 
+/// Sizes: a number of bytes, or with B, KiB, MiB, GiB (also K, M, G, KB,
+/// MB, GB, all powers of 1024).
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size; write e.g. 65536, 64KiB or 128MiB"))?;
+    let shift = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kb" | "kib" => 10,
+        "m" | "mb" | "mib" => 20,
+        "g" | "gb" | "gib" => 30,
+        other => {
+            return Err(format!(
+                "unknown unit {other:?} in {text:?}; use B, KiB, MiB or GiB"
+            ));
+        }
+    };
+    value
+        .checked_mul(1 << shift)
+        .ok_or_else(|| format!("{text:?} is too large"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -147,5 +244,15 @@ mod tests {
         assert_eq!(parse_duration("10us"), Ok(Duration::from_micros(10)));
         assert!(parse_duration("5m").is_err());
         assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn sizes_take_binary_units() {
+        assert_eq!(parse_size("65536"), Ok(65536));
+        assert_eq!(parse_size("64KiB"), Ok(64 << 10));
+        assert_eq!(parse_size("128MiB"), Ok(128 << 20));
+        assert_eq!(parse_size("1G"), Ok(1 << 30));
+        assert!(parse_size("12 parsecs").is_err());
+        assert!(parse_size("-1").is_err());
     }
 }

@@ -12,8 +12,10 @@ use tokio::sync::oneshot;
 
 use crate::app::{LoadedApp, Loader};
 use crate::cli::ServeArgs;
+use crate::limits::Limits;
 use crate::listen::{self, Listener};
 use crate::state::Shared;
+use crate::tls::{Tls, TlsFiles};
 use crate::{app_build, engine, route_table, server, systemd};
 
 /// Why `serve` failed, which decides the exit status.
@@ -41,12 +43,27 @@ pub async fn serve(args: ServeArgs, inherited: Option<Vec<Listener>>) -> Result<
     systemd::status("loading the app");
     let manifest = args.app.manifest.clone();
     let build = args.app.build;
+    let limits = Limits::from(&args.limits);
+    let engine_options = engine::EngineOptions {
+        max_instance_memory: limits.max_instance_memory,
+        max_instances: u32::try_from(limits.max_concurrent_requests).unwrap_or(u32::MAX),
+    };
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(
+            Tls::load(TlsFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+            })
+            .map_err(Failure::Config)?,
+        ),
+        _ => None,
+    };
     let starting = async {
         let loader = blocking(move || {
             if build {
                 app_build::run(&manifest)?;
             }
-            let engine = engine::build(&engine::EngineOptions::default())?;
+            let engine = engine::build(&engine_options)?;
             Loader::new(engine, manifest)
         })
         .await?;
@@ -61,17 +78,30 @@ pub async fn serve(args: ServeArgs, inherited: Option<Vec<Listener>>) -> Result<
         _ = signals.int.recv() => return Ok(()),
     };
 
+    let from_systemd = inherited.is_some();
     let listeners = match inherited {
         Some(listeners) => listeners,
         None => listen::bind(&args.listen, args.find_free_port).map_err(Failure::Config)?,
     };
-    if let Some(tls) = listeners.iter().find(|l| l.name == "https") {
+    if tls.is_none()
+        && let Some(https) = listeners.iter().find(|l| l.name == "https")
+    {
         return Err(Failure::Config(anyhow::anyhow!(
-            "inherited socket {} is named `https`, but wasi-httpd does not serve TLS yet; \
-             name it `http` (FileDescriptorName=http) or remove it",
-            tls.describe()
+            "inherited socket {} is named `https`, but no certificate was given; \
+             pass --tls-cert and --tls-key (or WASI_HTTPD_TLS_CERT / WASI_HTTPD_TLS_KEY)",
+            https.describe()
         )));
     }
+    let listeners: Vec<Listener> = listeners
+        .into_iter()
+        .map(|mut l| {
+            // With a certificate, --listen sockets serve HTTPS too.
+            if tls.is_some() && !from_systemd {
+                l.name = "https".to_owned();
+            }
+            l
+        })
+        .collect();
     let on = listeners
         .iter()
         .map(Listener::describe)
@@ -80,6 +110,7 @@ pub async fn serve(args: ServeArgs, inherited: Option<Vec<Listener>>) -> Result<
     let base_urls: Vec<String> = listeners
         .iter()
         .map(|l| match l.local_addr() {
+            Some(addr) if l.name == "https" => format!("https://{addr}"),
             Some(addr) => format!("http://{addr}"),
             // A Unix socket has no URL of its own: a proxy in front gives it one.
             None => l.describe().replace("http unix:", "http+unix://"),
@@ -88,7 +119,7 @@ pub async fn serve(args: ServeArgs, inherited: Option<Vec<Listener>>) -> Result<
     route_table::print(&app, &base_urls, args.format);
     tracing::info!(app = %app.name, routes = app.routes().count(), listeners = %on, "serving");
 
-    let shared = Arc::new(Shared::new(loader.engine().clone(), app));
+    let shared = Arc::new(Shared::new(loader.engine().clone(), app, limits, tls));
     systemd::ready(&serving_status(&shared, &on));
     tokio::spawn(refresh_status(shared.clone(), on.clone()));
 
@@ -153,19 +184,33 @@ async fn control(
 async fn reload(shared: &Shared, loader: &Arc<Loader>, on: &str) {
     systemd::reloading();
     tracing::info!("reloading the app");
+    let mut failures = Vec::new();
+    if let Some(tls) = &shared.tls {
+        match tls.reload() {
+            Ok(()) => tracing::info!("certificate reloaded"),
+            Err(error) => {
+                tracing::error!(
+                    "certificate reload failed, still serving the previous one: {error:#}"
+                );
+                failures.push(format!("{error:#}; still serving the previous certificate"));
+            }
+        }
+    }
     match load(loader).await {
         Ok(app) => {
             let routes = app.routes().count();
             shared.app.store(Arc::new(app));
             tracing::info!(routes, "reloaded: new requests go to the new app");
-            systemd::ready(&serving_status(shared, on));
         }
         Err(error) => {
             tracing::error!("reload failed, still serving the previous app: {error:#}");
-            systemd::ready(&format!(
-                "reload failed: {error:#}; still serving the previous app"
-            ));
+            failures.push(format!("{error:#}; still serving the previous app"));
         }
+    }
+    if failures.is_empty() {
+        systemd::ready(&serving_status(shared, on));
+    } else {
+        systemd::ready(&format!("reload failed: {}", failures.join("; ")));
     }
 }
 

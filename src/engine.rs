@@ -5,8 +5,14 @@
 //! cannot be reserved (a small `ulimit -v` or `LimitAS=`), logging which one
 //! is in use.
 
+use std::time::Duration;
+
 use anyhow::{Context, Result};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+/// How often the epoch advances: the granularity of request deadlines for
+/// guests spinning in Wasm.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 
 /// Limits that shape the engine.
 #[derive(Debug, Clone)]
@@ -26,8 +32,25 @@ impl Default for EngineOptions {
     }
 }
 
-/// Builds the engine, preferring the pooling allocator.
+/// Builds the engine, preferring the pooling allocator, and starts the
+/// epoch ticker that lets deadlines interrupt guests.
 pub fn build(options: &EngineOptions) -> Result<Engine> {
+    let engine = build_engine(options)?;
+    let ticker = engine.weak();
+    std::thread::Builder::new()
+        .name("epoch-ticker".into())
+        .spawn(move || {
+            while let Some(engine) = ticker.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(EPOCH_TICK);
+            }
+        })
+        .context("cannot start the epoch ticker thread")?;
+    Ok(engine)
+}
+
+fn build_engine(options: &EngineOptions) -> Result<Engine> {
     let mut pooling = PoolingAllocationConfig::default();
     pooling
         .total_component_instances(options.max_instances)
@@ -68,6 +91,7 @@ fn base_config() -> Config {
     config
         .wasm_component_model(true)
         .wasm_component_model_async(true)
+        .epoch_interruption(true)
         .parallel_compilation(true);
     config
 }

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use wasmtime::component::ResourceTable;
+use wasmtime::{StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{
     Error as HttpError, WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView,
@@ -15,15 +16,21 @@ pub struct HostState {
     pub wasi: WasiCtx,
     pub http: WasiHttpCtx,
     pub outbound: OutboundPolicy,
+    /// Memory limit: growing past it traps the guest.
+    pub limits: StoreLimits,
 }
 
 impl HostState {
-    pub fn new(wasi: WasiCtx, outbound: OutboundPolicy) -> Self {
+    pub fn new(wasi: WasiCtx, outbound: OutboundPolicy, max_memory: usize) -> Self {
         Self {
             table: ResourceTable::new(),
             wasi,
             http: WasiHttpCtx::new(),
             outbound,
+            limits: StoreLimitsBuilder::new()
+                .memory_size(max_memory)
+                .trap_on_grow_failure(true)
+                .build(),
         }
     }
 }

@@ -4,10 +4,12 @@
 //! The request path, one direction:
 //!
 //! - [`listen`]: sockets inherited from systemd or bound from `--listen`;
-//! - [`server`]: accept loops, one task per connection, hyper-util's auto
-//!   builder (HTTP/1.1 and HTTP/2), graceful drain;
+//! - [`server`]: accept loops, one task per connection, TLS ([`tls`]),
+//!   hyper-util's auto builder (HTTP/1.1 and HTTP/2), idle tracking
+//!   ([`idle`]), graceful drain;
 //! - [`http`]: `/.well-known/spin/*`, Host validation, routing ([`router`]),
-//!   Spin's request headers, static responses, the access log;
+//!   Spin's request headers, static responses, the access log, and the
+//!   [`limits`] (admission, body size, deadlines);
 //! - [`executor`]: the component call (one fresh instance per request) with
 //!   its store data from [`host`] and guest output from [`guest_output`].
 //!
@@ -30,6 +32,8 @@ pub mod executor;
 pub mod guest_output;
 pub mod host;
 pub mod http;
+pub mod idle;
+pub mod limits;
 pub mod listen;
 pub mod logging;
 pub mod manifest;
@@ -39,3 +43,4 @@ pub mod router;
 pub mod server;
 pub mod state;
 pub mod systemd;
+pub mod tls;

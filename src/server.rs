@@ -1,6 +1,9 @@
-//! The accept loops and connections: one task per listener accepting, one
-//! task per connection serving HTTP/1.1 and HTTP/2 (hyper-util's auto
-//! builder), and a graceful drain when the shutdown signal comes.
+//! The accept loops and connections: one task per listener accepting (a
+//! connection slot is taken before accept, so a full server makes clients
+//! wait in the kernel's queue rather than fail), one task per connection
+//! doing the TLS handshake under a timeout and serving HTTP/1.1 and HTTP/2
+//! (hyper-util's auto builder) with the header, stream and idle limits, and
+//! a graceful drain when the shutdown signal comes.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -10,15 +13,23 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::watch;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 
 use crate::http::{self, Peer};
+use crate::idle::IdleIo;
+use crate::limits::Limits;
 use crate::listen::{Listener, Socket};
 use crate::state::Shared;
+
+/// HTTP/2 streams one connection may have open at once.
+const H2_MAX_STREAMS: u32 = 100;
+/// Streams a client may reset before their handling is accepted (rapid reset).
+const H2_MAX_PENDING_RESETS: usize = 20;
+/// Streams the server may reset for protocol errors before closing.
+const H2_MAX_LOCAL_RESETS: usize = 256;
 
 /// Serves on `listeners` until `shutdown` resolves, then stops accepting and
 /// lets in-flight requests finish for up to `drain_timeout`.
@@ -28,27 +39,48 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
     drain_timeout: Duration,
 ) -> Result<()> {
-    let graceful = Arc::new(GracefulShutdown::new());
-    let builder = Arc::new(auto::Builder::new(TokioExecutor::new()));
+    // Every connection task holds a clone of `open_tx`; when the last one is
+    // dropped, `open_rx` says all connections are closed.
+    let (open_tx, mut open_rx) = mpsc::channel::<()>(1);
+    let builder = Arc::new(http_builder(&shared.limits));
+    let slots = Arc::new(Semaphore::new(shared.limits.max_connections));
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut accept_tasks = Vec::with_capacity(listeners.len());
     for listener in listeners {
         let ctx = AcceptContext {
+            stop: stop_rx.clone(),
             shared: shared.clone(),
-            graceful: graceful.clone(),
+            open: open_tx.clone(),
             builder: builder.clone(),
+            slots: slots.clone(),
+            https: listener.name == "https",
         };
         let stop = stop_rx.clone();
         let task = match listener.socket {
             Socket::Tcp(l) => {
-                let l = tokio::net::TcpListener::from_std(l)
-                    .context("cannot register a TCP listener")?;
-                tokio::spawn(accept_tcp(l, ctx, stop))
+                let l = Arc::new(
+                    tokio::net::TcpListener::from_std(l)
+                        .context("cannot register a TCP listener")?,
+                );
+                tokio::spawn(accept_loop(ctx, stop, move || {
+                    let l = l.clone();
+                    async move {
+                        l.accept().await.map(|(stream, addr)| {
+                            let _ = stream.set_nodelay(true);
+                            (stream, Some(addr))
+                        })
+                    }
+                }))
             }
             Socket::Unix(l) => {
-                let l = tokio::net::UnixListener::from_std(l)
-                    .context("cannot register a Unix listener")?;
-                tokio::spawn(accept_unix(l, ctx, stop))
+                let l = Arc::new(
+                    tokio::net::UnixListener::from_std(l)
+                        .context("cannot register a Unix listener")?,
+                );
+                tokio::spawn(accept_loop(ctx, stop, move || {
+                    let l = l.clone();
+                    async move { l.accept().await.map(|(stream, _)| (stream, None)) }
+                }))
             }
         };
         accept_tasks.push(task);
@@ -61,13 +93,9 @@ pub async fn serve(
     for task in accept_tasks {
         let _ = task.await;
     }
-    let Ok(graceful) = Arc::try_unwrap(graceful) else {
-        anyhow::bail!(
-            "internal error: connection tracker still shared after the accept loops ended"
-        );
-    };
-    match tokio::time::timeout(drain_timeout, graceful.shutdown()).await {
-        Ok(()) => tracing::info!("all connections closed"),
+    drop(open_tx);
+    match tokio::time::timeout(drain_timeout, open_rx.recv()).await {
+        Ok(_) => tracing::info!("all connections closed"),
         Err(_) => tracing::warn!(
             timeout_s = drain_timeout.as_secs_f64(),
             "drain deadline passed; closing the remaining connections"
@@ -76,73 +104,144 @@ pub async fn serve(
     Ok(())
 }
 
+/// hyper's HTTP/1.1 and HTTP/2 settings from the limits.
+fn http_builder(limits: &Limits) -> auto::Builder<TokioExecutor> {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        // hyper answers 431 when the request head outgrows its buffer.
+        .max_buf_size(limits.max_header_size.max(8192))
+        .keep_alive(true);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(H2_MAX_STREAMS)
+        .max_header_list_size(u32::try_from(limits.max_header_size).unwrap_or(u32::MAX))
+        .max_pending_accept_reset_streams(H2_MAX_PENDING_RESETS)
+        .max_local_error_reset_streams(H2_MAX_LOCAL_RESETS)
+        .keep_alive_interval(limits.idle_timeout / 2)
+        .keep_alive_timeout(limits.header_read_timeout);
+    builder
+}
+
 struct AcceptContext {
     shared: Arc<Shared>,
-    graceful: Arc<GracefulShutdown>,
+    /// Held by every connection task: the drain waits for all to drop it.
+    open: mpsc::Sender<()>,
+    /// Turns true when the server stops: connections finish and close.
+    stop: watch::Receiver<bool>,
     builder: Arc<auto::Builder<TokioExecutor>>,
+    /// One permit per open connection (--max-connections).
+    slots: Arc<Semaphore>,
+    https: bool,
 }
 
-async fn accept_tcp(
-    listener: tokio::net::TcpListener,
-    ctx: AcceptContext,
-    mut stop: watch::Receiver<bool>,
-) {
-    loop {
-        tokio::select! {
-            _ = stop.changed() => return,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, addr)) => {
-                    let _ = stream.set_nodelay(true);
-                    spawn_connection(&ctx, stream, Some(addr));
-                }
-                Err(error) => accept_error(error).await,
-            }
-        }
-    }
-}
-
-async fn accept_unix(
-    listener: tokio::net::UnixListener,
-    ctx: AcceptContext,
-    mut stop: watch::Receiver<bool>,
-) {
-    loop {
-        tokio::select! {
-            _ = stop.changed() => return,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => spawn_connection(&ctx, stream, None),
-                Err(error) => accept_error(error).await,
-            }
-        }
-    }
-}
-
-/// Accept errors (EMFILE, ECONNABORTED, ...) never end the loop; a short
-/// pause keeps a persistent one from spinning.
-async fn accept_error(error: std::io::Error) {
-    tracing::warn!(error = %error, "accept failed");
-    tokio::time::sleep(Duration::from_millis(50)).await;
-}
-
-fn spawn_connection<I>(ctx: &AcceptContext, io: I, addr: Option<SocketAddr>)
+async fn accept_loop<F, Fut, S>(ctx: AcceptContext, mut stop: watch::Receiver<bool>, accept: F)
 where
-    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    F: Fn() -> Fut,
+    Fut: Future<Output = std::io::Result<(S, Option<SocketAddr>)>>,
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    loop {
+        // The slot is taken before accept: when every slot is in use, new
+        // clients wait in the kernel's backlog instead of being refused.
+        let slot = tokio::select! {
+            _ = stop.changed() => return,
+            slot = ctx.slots.clone().acquire_owned() => match slot {
+                Ok(slot) => slot,
+                Err(_) => return,
+            },
+        };
+        tokio::select! {
+            _ = stop.changed() => return,
+            accepted = accept() => match accepted {
+                Ok((stream, addr)) => spawn_connection(&ctx, stream, addr, slot),
+                Err(error) => {
+                    // EMFILE, ECONNABORTED, ...: never end the loop; a short
+                    // pause keeps a persistent error from spinning.
+                    tracing::warn!(error = %error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        }
+    }
+}
+
+fn spawn_connection<S>(
+    ctx: &AcceptContext,
+    stream: S,
+    addr: Option<SocketAddr>,
+    slot: OwnedSemaphorePermit,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let shared = ctx.shared.clone();
     let builder = ctx.builder.clone();
-    let watcher = ctx.graceful.watcher();
-    let peer = Peer { addr, https: false };
+    let open = ctx.open.clone();
+    let stop = ctx.stop.clone();
+    let https = ctx.https;
     tokio::spawn(async move {
-        let service = service_fn(move |request| {
-            let shared = shared.clone();
-            let peer = peer.clone();
-            async move { Ok::<_, Infallible>(http::handle(shared, request, &peer).await) }
-        });
-        let connection = builder
-            .serve_connection(TokioIo::new(io), service)
-            .into_owned();
-        if let Err(error) = watcher.watch(connection).await {
-            tracing::debug!(peer = ?addr, error = %error, "connection ended with an error");
+        let _slot = slot;
+        let _open = open;
+        let limits = &shared.limits;
+        if !https {
+            return serve_connection(shared.clone(), &builder, stop, stream, Peer { addr, https })
+                .await;
+        }
+        let Some(tls) = &shared.tls else {
+            return;
+        };
+        // The handshake runs here, in the connection's own task and under a
+        // timeout, so a stalled client delays nobody else.
+        let acceptor = tls.acceptor();
+        match tokio::time::timeout(limits.header_read_timeout, acceptor.accept(stream)).await {
+            Ok(Ok(stream)) => {
+                serve_connection(shared.clone(), &builder, stop, stream, Peer { addr, https }).await
+            }
+            Ok(Err(error)) => tracing::debug!(peer = ?addr, error = %error, "TLS handshake failed"),
+            Err(_) => tracing::debug!(peer = ?addr, "TLS handshake timed out"),
         }
     });
+}
+
+async fn serve_connection<S>(
+    shared: Arc<Shared>,
+    builder: &auto::Builder<TokioExecutor>,
+    mut stop: watch::Receiver<bool>,
+    stream: S,
+    peer: Peer,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (io, clock) = IdleIo::new(stream);
+    let idle_timeout = shared.limits.idle_timeout;
+    let addr = peer.addr;
+    let service = service_fn(move |request| {
+        let shared = shared.clone();
+        let peer = peer.clone();
+        async move { Ok::<_, Infallible>(http::handle(shared, request, &peer).await) }
+    });
+    let mut connection = std::pin::pin!(builder.serve_connection(TokioIo::new(io), service));
+    let mut closing = false;
+    let result = loop {
+        tokio::select! {
+            result = connection.as_mut() => break result,
+            // Draining, or no traffic for --idle-timeout: finish the request
+            // in flight (HTTP/2 gets GOAWAY), then close.
+            _ = stop.wait_for(|stopped| *stopped), if !closing => {
+                closing = true;
+                connection.as_mut().graceful_shutdown();
+            }
+            () = clock.expired(idle_timeout), if !closing => {
+                tracing::debug!(peer = ?addr, "closing an idle connection");
+                closing = true;
+                connection.as_mut().graceful_shutdown();
+            }
+        }
+    };
+    if let Err(error) = result {
+        tracing::debug!(peer = ?addr, error = %error, "connection ended with an error");
+    }
 }

@@ -8,19 +8,28 @@ use arc_swap::ArcSwap;
 use wasmtime::Engine;
 
 use crate::app::LoadedApp;
+use crate::limits::{Admission, Limits};
+use crate::tls::Tls;
 
 pub struct Shared {
     pub engine: Engine,
     pub app: ArcSwap<LoadedApp>,
     pub stats: Stats,
+    pub limits: Limits,
+    pub admission: Admission,
+    /// The TLS acceptor for HTTPS sockets, when a certificate is configured.
+    pub tls: Option<Tls>,
 }
 
 impl Shared {
-    pub fn new(engine: Engine, app: LoadedApp) -> Self {
+    pub fn new(engine: Engine, app: LoadedApp, limits: Limits, tls: Option<Tls>) -> Self {
         Self {
             engine,
             app: ArcSwap::from_pointee(app),
             stats: Stats::default(),
+            admission: Admission::new(&limits),
+            limits,
+            tls,
         }
     }
 }

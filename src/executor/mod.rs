@@ -13,6 +13,10 @@ use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 use crate::guest_output::{GuestOutput, Stream};
 use crate::host::{HostState, OutboundPolicy};
 use crate::http::Body;
+use crate::limits::LimitedBody;
+
+/// The request body a guest reads: the client's, capped at --max-body-size.
+pub type RequestBody = LimitedBody<hyper::body::Incoming>;
 use crate::mounts::FilesRoot;
 
 pub use wasi_http::WasiHttpExecutor;
@@ -29,6 +33,8 @@ pub enum GuestError {
     NoResponse,
     /// The guest answered with a `wasi:http` error code instead of a response.
     ErrorCode(String),
+    /// The request deadline passed before the guest sent its response head.
+    Timeout,
 }
 
 impl std::fmt::Display for GuestError {
@@ -38,6 +44,9 @@ impl std::fmt::Display for GuestError {
             GuestError::Trap(e) => write!(f, "guest trapped: {e:#}"),
             GuestError::NoResponse => f.write_str("guest returned without sending a response"),
             GuestError::ErrorCode(code) => write!(f, "guest answered with error {code}"),
+            GuestError::Timeout => {
+                f.write_str("the request deadline passed before the guest answered")
+            }
         }
     }
 }
@@ -47,6 +56,12 @@ pub struct RequestEnv {
     pub request_id: Arc<str>,
     /// `http` or `https`: the scheme the client really used.
     pub https: bool,
+    /// When the request must be done, and how long that is from its start.
+    pub deadline: tokio::time::Instant,
+    pub timeout: std::time::Duration,
+    pub max_memory: usize,
+    /// The admission slot; released when the guest is done.
+    pub permit: tokio::sync::OwnedSemaphorePermit,
 }
 
 /// A component ready to serve: compiled, linked and pre-instantiated.
@@ -109,12 +124,18 @@ impl LoadedComponent {
     pub async fn handle(
         &self,
         engine: &Engine,
-        env: &RequestEnv,
-        request: http::Request<hyper::body::Incoming>,
+        env: RequestEnv,
+        request: http::Request<RequestBody>,
     ) -> Result<http::Response<Body>, GuestError> {
-        let state = self.host_state(env).map_err(GuestError::Instantiate)?;
+        let state = self.host_state(&env).map_err(GuestError::Instantiate)?;
+        let mut store = wasmtime::Store::new(engine, state);
+        store.limiter(|state| &mut state.limits);
+        // Guests spinning in Wasm trap at the deadline (epoch interruption).
+        let ticks = env.timeout.as_millis() / crate::engine::EPOCH_TICK.as_millis() + 1;
+        store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
+        store.epoch_deadline_trap();
         match &self.executor {
-            Executor::WasiHttp(e) => e.handle(engine, state, env, request, self.id.clone()).await,
+            Executor::WasiHttp(e) => e.handle(store, env, request, self.id.clone()).await,
         }
     }
 
@@ -138,7 +159,7 @@ impl LoadedComponent {
             component: self.id.clone(),
             request_id: env.request_id.clone(),
         };
-        Ok(HostState::new(wasi.build(), outbound))
+        Ok(HostState::new(wasi.build(), outbound, env.max_memory))
     }
 }
 

@@ -6,13 +6,13 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use http_body_util::BodyExt;
+use wasmtime::Store;
 use wasmtime::component::{Component, Linker};
-use wasmtime::{Engine, Store};
 use wasmtime_wasi_http::WasiHttpView;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 
-use super::{GuestError, RequestEnv};
+use super::{GuestError, RequestBody, RequestEnv};
 use crate::host::HostState;
 use crate::http::Body;
 
@@ -51,13 +51,11 @@ impl WasiHttpExecutor {
 
     pub async fn handle(
         &self,
-        engine: &Engine,
-        state: HostState,
-        env: &RequestEnv,
-        request: http::Request<hyper::body::Incoming>,
+        mut store: Store<HostState>,
+        env: RequestEnv,
+        request: http::Request<RequestBody>,
         component: Arc<str>,
     ) -> Result<http::Response<Body>, GuestError> {
-        let mut store = Store::new(engine, state);
         let (tx, rx) = tokio::sync::oneshot::channel();
         let scheme = if env.https {
             Scheme::Https
@@ -75,9 +73,12 @@ impl WasiHttpExecutor {
             (req, out)
         };
         let pre = self.pre.clone();
+        let permit = env.permit;
         // The guest runs in its own task: it goes on writing the body after
-        // the response head has been handed to hyper.
-        let guest = tokio::spawn(async move {
+        // the response head has been handed to hyper. It holds the request's
+        // admission slot until it is done.
+        let mut guest = tokio::spawn(async move {
+            let _permit = permit;
             let proxy = pre
                 .instantiate_async(&mut store)
                 .await
@@ -86,20 +87,30 @@ impl WasiHttpExecutor {
                 .wasi_http_incoming_handler()
                 .call_handle(&mut store, req, out)
                 .await
-                .map_err(|e| GuestError::Trap(e.into()))
+                .map_err(trap)
         });
-        match rx.await {
-            Ok(Ok(response)) => {
-                let request_id = env.request_id.clone();
+        let request_id = env.request_id;
+        match tokio::time::timeout_at(env.deadline, rx).await {
+            Err(_) => {
+                // Blocked in a host call (a sleep, an outbound request):
+                // cancel it by dropping the guest's task.
+                guest.abort();
+                Err(GuestError::Timeout)
+            }
+            Ok(Ok(Ok(response))) => {
                 tokio::spawn(async move {
-                    if let Ok(Err(error)) = guest.await {
-                        tracing::error!(%component, %request_id, error = %error, "guest failed after sending the response head; the body was cut");
+                    match tokio::time::timeout_at(env.deadline, &mut guest).await {
+                        Ok(Ok(Err(error))) => {
+                            tracing::error!(%component, %request_id, error = %error, "guest failed after sending the response head; the body was cut");
+                        }
+                        Err(_) => guest.abort(),
+                        _ => {}
                     }
                 });
                 Ok(response.map(|body| body.map_err(Into::into).boxed_unsync()))
             }
-            Ok(Err(code)) => Err(GuestError::ErrorCode(format!("{code:?}"))),
-            Err(_) => match guest.await {
+            Ok(Ok(Err(code))) => Err(GuestError::ErrorCode(format!("{code:?}"))),
+            Ok(Err(_)) => match guest.await {
                 Ok(Ok(())) => Err(GuestError::NoResponse),
                 Ok(Err(error)) => Err(error),
                 Err(join) => Err(GuestError::Trap(anyhow::anyhow!(
@@ -107,5 +118,14 @@ impl WasiHttpExecutor {
                 ))),
             },
         }
+    }
+}
+
+/// A guest failure; an epoch interruption means the deadline passed.
+fn trap(error: wasmtime::Error) -> GuestError {
+    if error.downcast_ref::<wasmtime::Trap>() == Some(&wasmtime::Trap::Interrupt) {
+        GuestError::Timeout
+    } else {
+        GuestError::Trap(error.into())
     }
 }

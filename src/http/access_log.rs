@@ -34,7 +34,7 @@ fn next_request_id() -> Arc<str> {
 /// What the record says; filled as the request goes along.
 pub struct AccessRecord {
     pub id: Arc<str>,
-    start: Instant,
+    pub started: Instant,
     method: String,
     path: String,
     peer: String,
@@ -49,7 +49,7 @@ impl AccessRecord {
         shared.stats.started();
         Self {
             id: next_request_id(),
-            start: Instant::now(),
+            started: Instant::now(),
             method: request.method().to_string(),
             path: request.uri().path().to_owned(),
             peer: peer
@@ -91,7 +91,7 @@ impl AccessRecord {
             method = self.method,
             path = self.path,
             status,
-            duration = (millis(self.start) * 1000.0).round() / 1000.0,
+            duration = (millis(self.started) * 1000.0).round() / 1000.0,
             bytes,
             peer = self.peer,
             request_id = %self.id,

@@ -11,7 +11,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::app::{LoadedApp, Target};
-use crate::executor::RequestEnv;
+use crate::executor::{GuestError, RequestEnv};
+use crate::limits::{DeadlineBody, LimitedBody};
 use crate::manifest::StaticResponse;
 use crate::router::WELL_KNOWN_PREFIX;
 use crate::state::Shared;
@@ -77,6 +78,14 @@ impl Dispatch<'_> {
                 return text(StatusCode::BAD_REQUEST, reason);
             }
         };
+        let declared = request
+            .headers()
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|len| len > self.shared.limits.max_body_size) {
+            return text(StatusCode::PAYLOAD_TOO_LARGE, "request body too large");
+        }
         let Some(matched) = self.app.router.route(path) else {
             if self.app.first_not_found() {
                 tracing::info!(
@@ -114,12 +123,46 @@ impl Dispatch<'_> {
                 }
                 headers::strip_inbound(request.headers_mut());
                 headers::insert_all(request.headers_mut(), spin);
+                let limits = &self.shared.limits;
+                let Ok(permit) = self.shared.admission.admit().await else {
+                    tracing::warn!(request_id = %record.id, component = %component.id, "request queue full; answering 503");
+                    let mut response = text(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "server busy, retry shortly",
+                    );
+                    response.headers_mut().insert(
+                        http::header::RETRY_AFTER,
+                        http::HeaderValue::from_static("1"),
+                    );
+                    return response;
+                };
+                let deadline =
+                    tokio::time::Instant::from_std(record.started) + limits.request_timeout;
                 let env = RequestEnv {
                     request_id: record.id.clone(),
                     https: peer.https,
+                    deadline,
+                    timeout: deadline.saturating_duration_since(tokio::time::Instant::now()),
+                    max_memory: limits.max_instance_memory,
+                    permit,
                 };
-                match component.handle(&self.shared.engine, &env, request).await {
-                    Ok(response) => response,
+                let request = request.map(|body| LimitedBody::new(body, limits.max_body_size));
+                let too_large = request.body().exceeded.clone();
+                let result = component.handle(&self.shared.engine, env, request).await;
+                if too_large.load(std::sync::atomic::Ordering::Acquire) {
+                    return text(StatusCode::PAYLOAD_TOO_LARGE, "request body too large");
+                }
+                match result {
+                    Ok(response) => response.map(|body| {
+                        DeadlineBody::new(body, deadline, record.id.clone()).boxed_unsync()
+                    }),
+                    Err(GuestError::Timeout) => {
+                        tracing::error!(component = %component.id, request_id = %record.id, timeout_s = limits.request_timeout.as_secs_f64(), "request deadline passed; answering 504");
+                        text(
+                            StatusCode::GATEWAY_TIMEOUT,
+                            "the app did not answer in time",
+                        )
+                    }
                     Err(error) => {
                         tracing::error!(
                             component = %component.id,

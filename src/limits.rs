@@ -1,0 +1,203 @@
+//! Runtime limits on the request path: admission (a bounded number of
+//! requests in guests, a bounded wait queue, 503 beyond it), the request
+//! body size (413) and the request deadline for response bodies.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body::{Body as HttpBody, Frame, SizeHint};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::{Instant, Sleep};
+
+use crate::cli::LimitArgs;
+use crate::http::BoxError;
+
+/// The limits in force, from the command line.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub max_header_size: usize,
+    pub max_body_size: u64,
+    pub header_read_timeout: Duration,
+    pub idle_timeout: Duration,
+    pub max_connections: usize,
+    pub max_concurrent_requests: usize,
+    pub max_pending_requests: u32,
+    pub request_timeout: Duration,
+    pub max_instance_memory: usize,
+}
+
+impl From<&LimitArgs> for Limits {
+    fn from(args: &LimitArgs) -> Self {
+        Self {
+            max_header_size: usize::try_from(args.max_header_size).unwrap_or(usize::MAX),
+            max_body_size: args.max_body_size,
+            header_read_timeout: args.header_read_timeout,
+            idle_timeout: args.idle_timeout,
+            max_connections: args.max_connections as usize,
+            max_concurrent_requests: args.max_concurrent_requests as usize,
+            max_pending_requests: args.max_pending_requests,
+            request_timeout: args.request_timeout,
+            max_instance_memory: usize::try_from(args.max_instance_memory).unwrap_or(usize::MAX),
+        }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Defaults {
+            #[command(flatten)]
+            limits: LimitArgs,
+        }
+        Limits::from(&Defaults::parse_from(["defaults"]).limits)
+    }
+}
+
+/// At most `max_concurrent_requests` requests run in guests; up to
+/// `max_pending_requests` more wait for a slot; the rest are refused.
+pub struct Admission {
+    running: Arc<Semaphore>,
+    waiting: AtomicU32,
+    max_waiting: u32,
+}
+
+/// The queue is full: answer 503.
+pub struct QueueFull;
+
+impl Admission {
+    pub fn new(limits: &Limits) -> Self {
+        Self {
+            running: Arc::new(Semaphore::new(limits.max_concurrent_requests)),
+            waiting: AtomicU32::new(0),
+            max_waiting: limits.max_pending_requests,
+        }
+    }
+
+    /// A slot in a guest, held until the guest is done with the request.
+    pub async fn admit(&self) -> Result<OwnedSemaphorePermit, QueueFull> {
+        if let Ok(permit) = self.running.clone().try_acquire_owned() {
+            return Ok(permit);
+        }
+        if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.max_waiting {
+            self.waiting.fetch_sub(1, Ordering::AcqRel);
+            return Err(QueueFull);
+        }
+        let permit = self.running.clone().acquire_owned().await;
+        self.waiting.fetch_sub(1, Ordering::AcqRel);
+        permit.map_err(|_| QueueFull)
+    }
+}
+
+/// A request body that fails once more than `max` bytes have come, and
+/// says so through `exceeded` so that the answer can be 413.
+pub struct LimitedBody<B> {
+    inner: B,
+    seen: u64,
+    max: u64,
+    pub exceeded: Arc<AtomicBool>,
+}
+
+impl<B> LimitedBody<B> {
+    pub fn new(inner: B, max: u64) -> Self {
+        Self {
+            inner,
+            seen: 0,
+            max,
+            exceeded: Arc::new(AtomicBool::new(false)),
+        }
+    }
+}
+
+impl<B> HttpBody for LimitedBody<B>
+where
+    B: HttpBody<Data = Bytes> + Unpin,
+    B::Error: Into<wasmtime_wasi_http::Error>,
+{
+    type Data = Bytes;
+    type Error = wasmtime_wasi_http::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        let this = &mut *self;
+        match Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    this.seen += data.len() as u64;
+                    if this.seen > this.max {
+                        this.exceeded.store(true, Ordering::Release);
+                        return Poll::Ready(Some(Err(
+                            wasmtime_wasi_http::Error::HttpRequestBodySize(Some(this.seen)),
+                        )));
+                    }
+                }
+                Poll::Ready(Some(Ok(frame)))
+            }
+            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e.into()))),
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// A response body that is cut (ends with an error, so the client sees an
+/// incomplete response) when the request deadline passes.
+pub struct DeadlineBody<B> {
+    inner: B,
+    deadline: Pin<Box<Sleep>>,
+    request_id: Arc<str>,
+}
+
+impl<B> DeadlineBody<B> {
+    pub fn new(inner: B, deadline: Instant, request_id: Arc<str>) -> Self {
+        Self {
+            inner,
+            deadline: Box::pin(tokio::time::sleep_until(deadline)),
+            request_id,
+        }
+    }
+}
+
+impl<B> HttpBody for DeadlineBody<B>
+where
+    B: HttpBody<Data = Bytes, Error = BoxError> + Unpin,
+{
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        if let Poll::Ready(frame) = Pin::new(&mut self.inner).poll_frame(cx) {
+            return Poll::Ready(frame);
+        }
+        if self.deadline.as_mut().poll(cx).is_ready() {
+            tracing::error!(request_id = %self.request_id, "request deadline passed while sending the body; the body was cut");
+            return Poll::Ready(Some(Err("request deadline passed".into())));
+        }
+        Poll::Pending
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
