@@ -6,7 +6,7 @@
 //! - [`listen`]: sockets inherited from systemd or bound from `--listen`;
 //! - [`server`]: accept loops, one task per connection, TLS ([`tls`]),
 //!   hyper-util's auto builder (HTTP/1.1 and HTTP/2), idle tracking
-//!   ([`idle`]), graceful drain;
+//!   ([`idle`]), the request-smuggling guard ([`smuggling`]), graceful drain;
 //! - [`http`]: `/.well-known/spin/*`, Host validation, routing ([`router`]),
 //!   Spin's request headers, static responses, the access log, and the
 //!   [`limits`] (admission, body size, deadlines);
@@ -41,6 +41,7 @@ pub mod mounts;
 pub mod route_table;
 pub mod router;
 pub mod server;
+pub mod smuggling;
 pub mod state;
 pub mod systemd;
 pub mod tls;

@@ -51,7 +51,11 @@ fn main() -> ExitCode {
                     return fail(EXIT_RUNTIME, &error);
                 }
             };
-            match runtime.block_on(daemon::serve(args, inherited)) {
+            let result = runtime.block_on(daemon::serve(args, inherited));
+            // Do not wait for a compile still running on a blocking thread
+            // (a stop request during start-up).
+            runtime.shutdown_background();
+            match result {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(Failure::Config(error)) => fail(EXIT_CONFIG, &error),
                 Err(Failure::Runtime(error)) => fail(EXIT_RUNTIME, &error),

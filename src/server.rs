@@ -22,6 +22,7 @@ use crate::http::{self, Peer};
 use crate::idle::IdleIo;
 use crate::limits::Limits;
 use crate::listen::{Listener, Socket};
+use crate::smuggling::{SniffIo, Verdict};
 use crate::state::Shared;
 
 /// HTTP/2 streams one connection may have open at once.
@@ -215,13 +216,21 @@ async fn serve_connection<S>(
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let (io, clock) = IdleIo::new(stream);
+    let verdict = Verdict::new();
+    let (io, clock) = IdleIo::new(SniffIo::new(stream, verdict.clone()));
     let idle_timeout = shared.limits.idle_timeout;
     let addr = peer.addr;
-    let service = service_fn(move |request| {
+    let service = service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
         let shared = shared.clone();
         let peer = peer.clone();
-        async move { Ok::<_, Infallible>(http::handle(shared, request, &peer).await) }
+        let ambiguous =
+            request.version() < hyper::Version::HTTP_2 && verdict.next_request_is_ambiguous();
+        async move {
+            if ambiguous {
+                return Ok::<_, Infallible>(http::reject_ambiguous_framing(&peer));
+            }
+            Ok(http::handle(shared, request, &peer).await)
+        }
     });
     let mut connection = std::pin::pin!(builder.serve_connection(TokioIo::new(io), service));
     let mut closing = false;

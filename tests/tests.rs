@@ -9,6 +9,8 @@ mod support;
 
 #[path = "it/check.rs"]
 mod check;
+#[path = "it/edge.rs"]
+mod edge;
 #[path = "it/guests.rs"]
 mod guests;
 #[path = "it/headers.rs"]
@@ -21,3 +23,5 @@ mod routing;
 mod serve;
 #[path = "it/systemd_e2e.rs"]
 mod systemd_e2e;
+#[path = "it/tls.rs"]
+mod tls;

@@ -178,6 +178,21 @@ impl Dispatch<'_> {
     }
 }
 
+/// A request with both Content-Length and Transfer-Encoding: 400, and the
+/// connection is closed (RFC 9112 §6.1), so nothing after it is read.
+pub fn reject_ambiguous_framing(peer: &Peer) -> Response<Body> {
+    tracing::warn!(peer = ?peer.addr, "request with both Content-Length and Transfer-Encoding rejected");
+    let mut response = text(
+        StatusCode::BAD_REQUEST,
+        "both Content-Length and Transfer-Encoding",
+    );
+    response.headers_mut().insert(
+        http::header::CONNECTION,
+        http::HeaderValue::from_static("close"),
+    );
+    response
+}
+
 fn static_response(spec: &StaticResponse) -> Response<Body> {
     let mut builder = Response::builder().status(spec.status);
     for (name, value) in &spec.headers {

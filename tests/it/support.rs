@@ -177,14 +177,22 @@ impl Daemon {
             .expect("start wasi-httpd");
         let stderr = collect(child.stderr.take().unwrap());
         let stdout_text = Arc::new(Mutex::new(String::new()));
+        // stdout is read on its own thread, so a daemon that prints nothing
+        // fails the test after the deadline instead of hanging it.
         let mut lines = BufReader::new(child.stdout.take().unwrap());
-        let mut addr = None;
+        let (tx, rx) = std::sync::mpsc::channel::<String>();
+        let sink = stdout_text.clone();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            while lines.read_line(&mut line).unwrap_or(0) > 0 {
+                sink.lock().unwrap().push_str(&line);
+                let _ = tx.send(std::mem::take(&mut line));
+            }
+        });
         let deadline = Instant::now() + Duration::from_secs(120);
-        let mut line = String::new();
-        while addr.is_none() {
-            line.clear();
-            let n = lines.read_line(&mut line).unwrap_or(0);
-            if n == 0 || Instant::now() > deadline {
+        let addr = loop {
+            let wait = deadline.saturating_duration_since(Instant::now());
+            let Ok(line) = rx.recv_timeout(wait) else {
                 let _ = child.kill();
                 let _ = child.wait();
                 std::thread::sleep(Duration::from_millis(100));
@@ -192,30 +200,23 @@ impl Daemon {
                     "wasi-httpd did not start; stderr:\n{}",
                     stderr.lock().unwrap()
                 );
+            };
+            let line = line.trim();
+            let url = line
+                .strip_prefix("Serving http://")
+                .or_else(|| line.strip_prefix("Serving https://"))
+                .or_else(|| line.strip_prefix("\"base_url\": \"http://"))
+                .or_else(|| line.strip_prefix("\"base_url\": \"https://"));
+            if let Some(url) = url {
+                break url
+                    .trim_end_matches(['"', ','])
+                    .parse()
+                    .expect("the served address");
             }
-            stdout_text.lock().unwrap().push_str(&line);
-            if let Some(url) = line.trim().strip_prefix("Serving http://") {
-                addr = Some(url.parse().expect("address after `Serving http://`"));
-            }
-            if let Some(url) = line.trim().strip_prefix("\"base_url\": \"http://") {
-                addr = Some(
-                    url.trim_end_matches(['"', ','])
-                        .parse()
-                        .expect("base_url address"),
-                );
-            }
-        }
-        let rest = stdout_text.clone();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            while lines.read_line(&mut line).unwrap_or(0) > 0 {
-                rest.lock().unwrap().push_str(&line);
-                line.clear();
-            }
-        });
+        };
         Daemon {
             child,
-            addr: addr.unwrap(),
+            addr,
             stdout: stdout_text,
             stderr,
         }
@@ -255,6 +256,11 @@ impl Daemon {
 
     pub fn raw(&self, request: &str) -> Response {
         send(self.addr, request)
+    }
+
+    pub fn signal(&self, signal: nix::sys::signal::Signal) {
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        nix::sys::signal::kill(pid, signal).expect("send a signal");
     }
 
     /// Sends SIGTERM and waits for the exit status.

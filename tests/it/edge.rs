@@ -1,0 +1,231 @@
+//! The production edge on plain HTTP: request deadlines (504), the memory
+//! limit (500), body and head sizes (413, 431), slowloris and idle
+//! connections, the bounded request queue (503) and connection slots.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use crate::support::{Connection, Daemon, TestApp, get, send};
+
+fn app() -> TestApp {
+    TestApp::new(
+        r#"spin_manifest_version = 2
+[application]
+name = "edge"
+
+[[trigger.http]]
+route = "/..."
+component = "trap"
+
+[[trigger.http]]
+route = "/slow"
+component = "slow"
+
+[[trigger.http]]
+route = "/echo"
+component = "echo"
+
+[component.trap]
+source = "{trap.wasm}"
+
+[component.slow]
+source = "{slow.wasm}"
+
+[component.echo]
+source = "{echo.wasm}"
+"#,
+    )
+}
+
+#[test]
+fn guest_spinning_in_wasm_gets_504_at_the_deadline_while_others_keep_answering() {
+    let daemon = Daemon::start(&app(), &["--request-timeout", "1s"]);
+    let addr = daemon.addr;
+    let started = Instant::now();
+    let spinning = std::thread::spawn(move || get(addr, "/loop"));
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(
+        daemon.get("/ok").text(),
+        "ok",
+        "another route stalled behind the loop"
+    );
+    let response = spinning.join().unwrap();
+    assert_eq!(response.status, 504);
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(
+        !response.text().contains('/'),
+        "error body leaks internals: {}",
+        response.text()
+    );
+    assert_eq!(daemon.get("/ok").status, 200);
+}
+
+#[test]
+fn guest_blocked_in_a_host_sleep_gets_504() {
+    let daemon = Daemon::start(&app(), &["--request-timeout", "500ms"]);
+    let response = daemon.get("/slow?ms=30000");
+    assert_eq!(response.status, 504);
+    assert_eq!(daemon.get("/slow?ms=10").text(), "slept 10 ms");
+}
+
+#[test]
+fn guest_growing_past_the_memory_limit_gets_500_and_others_are_unaffected() {
+    let daemon = Daemon::start(&app(), &["--max-instance-memory", "32MiB"]);
+    let grown = daemon.get("/grow/64");
+    assert_eq!(grown.status, 500);
+    assert!(grown.body.is_empty());
+    assert_eq!(daemon.get("/grow/4").text(), "ok");
+    assert_eq!(daemon.get("/ok").text(), "ok");
+}
+
+#[test]
+fn body_over_the_limit_by_content_length_is_413() {
+    let daemon = Daemon::start(&app(), &["--max-body-size", "1KiB"]);
+    let body = "x".repeat(2048);
+    let response = daemon.raw(&format!(
+        "POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 2048\r\nConnection: close\r\n\r\n{body}"
+    ));
+    assert_eq!(response.status, 413);
+    let within = daemon.raw(
+        "POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nConnection: close\r\n\r\nsmall",
+    );
+    assert_eq!(within.json()["body"], "small");
+}
+
+#[test]
+fn chunked_body_over_the_limit_is_413_while_streaming() {
+    let daemon = Daemon::start(&app(), &["--max-body-size", "1KiB"]);
+    let chunk = "y".repeat(600);
+    let request = format!(
+        "POST /echo HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n258\r\n{chunk}\r\n258\r\n{chunk}\r\n0\r\n\r\n"
+    );
+    assert_eq!(daemon.raw(&request).status, 413);
+}
+
+#[test]
+fn request_head_over_the_limit_is_431() {
+    let daemon = Daemon::start(&app(), &["--max-header-size", "8KiB"]);
+    let big = "z".repeat(10_000);
+    let response = daemon.raw(&format!(
+        "GET /ok HTTP/1.1\r\nHost: h\r\nX-Big: {big}\r\nConnection: close\r\n\r\n"
+    ));
+    assert_eq!(response.status, 431);
+    assert_eq!(daemon.get("/ok").status, 200);
+}
+
+/// Reads until EOF or error; returns what came and whether the peer closed.
+fn read_until_closed(stream: &mut TcpStream, within: Duration) -> (Vec<u8>, bool) {
+    stream.set_read_timeout(Some(within)).unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 1024];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return (got, true),
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return (got, true),
+            Err(_) => return (got, false),
+        }
+    }
+}
+
+#[test]
+fn slowloris_client_is_cut_off_after_the_header_read_timeout() {
+    let daemon = Daemon::start(&app(), &["--header-read-timeout", "500ms"]);
+    let mut slow = TcpStream::connect(daemon.addr).unwrap();
+    slow.write_all(b"GET /ok HTTP/1.1\r\nHost: h\r\nX-Drip: ")
+        .unwrap();
+    let (got, closed) = read_until_closed(&mut slow, Duration::from_secs(10));
+    let text = String::from_utf8_lossy(&got);
+    assert!(closed, "the connection stayed open");
+    assert!(got.is_empty() || text.starts_with("HTTP/1.1 408"), "{text}");
+    assert_eq!(daemon.get("/ok").status, 200);
+}
+
+#[test]
+fn idle_keep_alive_connection_is_closed_after_the_idle_timeout() {
+    let daemon = Daemon::start(&app(), &["--idle-timeout", "500ms"]);
+    let mut conn = Connection::open(daemon.addr);
+    assert_eq!(conn.send("GET /ok HTTP/1.1\r\nHost: h\r\n\r\n").status, 200);
+    let mut stream = TcpStream::connect(daemon.addr).unwrap();
+    stream
+        .write_all(b"GET /ok HTTP/1.1\r\nHost: h\r\n\r\n")
+        .unwrap();
+    let (got, closed) = read_until_closed(&mut stream, Duration::from_secs(10));
+    assert!(String::from_utf8_lossy(&got).starts_with("HTTP/1.1 200"));
+    assert!(closed, "the idle connection stayed open");
+}
+
+#[test]
+fn full_queue_is_answered_503_while_admitted_requests_succeed() {
+    let daemon = Daemon::start(
+        &app(),
+        &[
+            "--max-concurrent-requests",
+            "1",
+            "--max-pending-requests",
+            "1",
+        ],
+    );
+    let addr = daemon.addr;
+    let running = std::thread::spawn(move || get(addr, "/slow?ms=1500"));
+    std::thread::sleep(Duration::from_millis(300));
+    let queued = std::thread::spawn(move || get(addr, "/slow?ms=10"));
+    std::thread::sleep(Duration::from_millis(300));
+    let refused = daemon.get("/ok");
+    assert_eq!(refused.status, 503);
+    assert_eq!(refused.header("retry-after"), Some("1"));
+    assert_eq!(running.join().unwrap().text(), "slept 1500 ms");
+    assert_eq!(queued.join().unwrap().text(), "slept 10 ms");
+    assert_eq!(daemon.get("/ok").status, 200);
+}
+
+#[test]
+fn connection_limit_makes_clients_wait_instead_of_failing() {
+    let daemon = Daemon::start(&app(), &["--max-connections", "1"]);
+    let mut first = Connection::open(daemon.addr);
+    assert_eq!(
+        first.send("GET /ok HTTP/1.1\r\nHost: h\r\n\r\n").status,
+        200
+    );
+    let addr = daemon.addr;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || tx.send(get(addr, "/ok")).unwrap());
+    assert!(
+        rx.recv_timeout(Duration::from_millis(500)).is_err(),
+        "a second connection was served while the only slot was taken"
+    );
+    drop(first);
+    let second = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the waiting client was never served");
+    assert_eq!(second.status, 200);
+}
+
+#[test]
+fn request_with_both_content_length_and_transfer_encoding_does_not_reach_a_second_request() {
+    let daemon = Daemon::start(&app(), &[]);
+    // A smuggling attempt: the chunked body "ends" early and hides a second
+    // request that a Content-Length reader would not see.
+    let request = "POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 44\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: h\r\n\r\n";
+    let mut stream = TcpStream::connect(daemon.addr).unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let (got, closed) = read_until_closed(&mut stream, Duration::from_secs(10));
+    let text = String::from_utf8_lossy(&got);
+    assert!(text.starts_with("HTTP/1.1 400"), "{text}");
+    assert_eq!(
+        text.matches("HTTP/1.1").count(),
+        1,
+        "a second response came: {text}"
+    );
+    assert!(
+        closed,
+        "the connection stayed open after a smuggling attempt"
+    );
+    assert!(!daemon.stderr().contains("/smuggled"));
+    let _ = send;
+}
