@@ -26,6 +26,11 @@ pub enum Command {
     Serve(ServeArgs),
     /// Load and compile an app, serve nothing; exit 0 or print a clear error.
     Check(AppArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 /// Which app to load.

@@ -30,9 +30,14 @@ fn main() -> ExitCode {
             Ok(inherited) => inherited,
             Err(error) => return fail(EXIT_CONFIG, &error),
         },
-        Command::Check(_) => None,
+        Command::Check(_) | Command::Completions { .. } => None,
     };
     match cli.command {
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "wasi-httpd", &mut std::io::stdout());
+            ExitCode::SUCCESS
+        }
         Command::Check(args) => match check(&args) {
             Ok(summary) => {
                 println!("{summary}");

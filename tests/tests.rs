@@ -25,3 +25,5 @@ mod serve;
 mod systemd_e2e;
 #[path = "it/tls.rs"]
 mod tls;
+#[path = "it/units.rs"]
+mod units;
