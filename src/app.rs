@@ -15,7 +15,9 @@ use crate::executor::LoadedComponent;
 use crate::host::HostState;
 use crate::manifest::{self, Executor, Handler, RouteSpec, StaticResponse};
 use crate::mounts;
+use crate::outbound_hosts::AllowedHosts;
 use crate::router::{ParsedRoute, RouteWarning, Router};
+use crate::variables::{self, Providers, Resolved, VariableSpec};
 
 /// What a trigger answers with.
 pub enum Target {
@@ -59,17 +61,20 @@ pub struct Loader {
     engine: Engine,
     linker: Linker<HostState>,
     manifest: PathBuf,
+    /// Where variable values come from (flags, environment, credentials).
+    providers: Providers,
     /// Source path → (its bytes when compiled, the compiled component).
     cache: Mutex<HashMap<PathBuf, (Vec<u8>, Component)>>,
 }
 
 impl Loader {
-    pub fn new(engine: Engine, manifest: PathBuf) -> Result<Self> {
+    pub fn new(engine: Engine, manifest: PathBuf, providers: Providers) -> Result<Self> {
         let linker = crate::executor::linker(&engine)?;
         Ok(Self {
             engine,
             linker,
             manifest,
+            providers,
             cache: Mutex::new(HashMap::new()),
         })
     }
@@ -84,6 +89,20 @@ impl Loader {
     pub fn load(&self, progress: &dyn Fn(&str)) -> Result<LoadedApp> {
         let app = manifest::load(&self.manifest)?;
         let manifest_path = app.manifest_path.clone();
+        let specs = app
+            .variables
+            .iter()
+            .map(|(name, v)| {
+                let spec = VariableSpec {
+                    default: v.default.clone(),
+                    required: v.required,
+                    secret: v.secret,
+                };
+                (name.clone(), spec)
+            })
+            .collect();
+        let variables = variables::resolve(&specs, &self.providers)
+            .map_err(|e| e.context(format!("{}: [variables]", manifest_path.display())))?;
         let in_manifest = |e: anyhow::Error| e.context(format!("{}", manifest_path.display()));
 
         let routes = app
@@ -144,7 +163,7 @@ impl Loader {
                         Some(component) => component.clone(),
                         None => {
                             let component = Arc::new(
-                                self.load_component(spec, &staging, &mut fresh_cache)
+                                self.load_component(spec, &variables, &staging, &mut fresh_cache)
                                     .map_err(in_manifest)?,
                             );
                             compiled.insert(id.clone(), component.clone());
@@ -176,6 +195,7 @@ impl Loader {
     fn load_component(
         &self,
         spec: &manifest::Component,
+        variables: &Resolved,
         staging: &Path,
         fresh_cache: &mut HashMap<PathBuf, (Vec<u8>, Component)>,
     ) -> Result<LoadedComponent> {
@@ -208,6 +228,17 @@ impl Loader {
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
+        let key = format!("component.{}.allowed_outbound_hosts", spec.id);
+        let entries = spec
+            .allowed_outbound_hosts
+            .iter()
+            .map(|entry| {
+                variables
+                    .render(entry)
+                    .with_context(|| format!("`{key}`: {entry:?}"))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let allowed = AllowedHosts::parse(&entries).map_err(|e| anyhow::anyhow!("`{key}`: {e}"))?;
         let loaded = LoadedComponent::new(
             &self.engine,
             &self.linker,
@@ -215,6 +246,7 @@ impl Loader {
             &component,
             environment,
             files,
+            allowed,
         )
         .with_context(|| format!("component `{}` ({})", spec.id, spec.source.display()))?;
         tracing::info!(
@@ -235,6 +267,14 @@ impl LoadedApp {
         self.router
             .routes()
             .map(|(route, &index)| (route, &self.triggers[index]))
+    }
+
+    /// The component with this id, for service chaining.
+    pub fn component(&self, id: &str) -> Option<&Arc<LoadedComponent>> {
+        self.triggers.iter().find_map(|t| match &t.target {
+            Target::Component(c) if &*c.id == id => Some(c),
+            _ => None,
+        })
     }
 
     /// True the first time it is called: log the catch-all hint only once.

@@ -44,6 +44,11 @@ pub struct AppArgs {
     )]
     pub manifest: PathBuf,
 
+    /// Set an application variable (repeatable): `name=value`. Also read:
+    /// SPIN_VARIABLE_<NAME> and systemd credentials ($CREDENTIALS_DIRECTORY/<name>).
+    #[arg(long = "variable", value_name = "NAME=VALUE", value_parser = crate::variables::parse_variable_flag)]
+    pub variables: Vec<(String, String)>,
+
     /// Run each component's `[component.<id>.build] command` first, as
     /// `spin up --build` does.
     #[arg(long, env = "WASI_HTTPD_BUILD", value_parser = BoolishValueParser::new())]

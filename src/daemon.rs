@@ -16,6 +16,7 @@ use crate::limits::Limits;
 use crate::listen::{self, Listener};
 use crate::state::Shared;
 use crate::tls::{Tls, TlsFiles};
+use crate::variables::Providers;
 use crate::{app_build, engine, route_table, server, systemd};
 
 /// Why `serve` failed, which decides the exit status.
@@ -43,6 +44,7 @@ pub async fn serve(args: ServeArgs, inherited: Option<Vec<Listener>>) -> Result<
     systemd::status("loading the app");
     let manifest = args.app.manifest.clone();
     let build = args.app.build;
+    let providers = Providers::from_process(args.app.variables.clone());
     let limits = Limits::from(&args.limits);
     let engine_options = engine::EngineOptions {
         max_instance_memory: limits.max_instance_memory,
@@ -64,7 +66,7 @@ pub async fn serve(args: ServeArgs, inherited: Option<Vec<Listener>>) -> Result<
                 app_build::run(&manifest)?;
             }
             let engine = engine::build(&engine_options)?;
-            Loader::new(engine, manifest)
+            Loader::new(engine, manifest, providers)
         })
         .await?;
         let loader = Arc::new(loader);

@@ -2,13 +2,21 @@
 //! the outbound HTTP policy applied to its requests.
 
 use std::sync::Arc;
+use std::time::Duration;
+
+use http_body_util::BodyExt;
 
 use wasmtime::component::ResourceTable;
 use wasmtime::{StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{
-    Error as HttpError, WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView,
+    Error as HttpError, RequestOptions, WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks,
+    WasiHttpView,
 };
+
+use crate::executor::OutboundEnv;
+use crate::http::chain;
+use crate::outbound_hosts::{AllowedHosts, chained_component};
 
 /// Everything one guest instance owns while it serves one request.
 pub struct HostState {
@@ -54,35 +62,82 @@ impl WasiHttpView for HostState {
     }
 }
 
-/// Decides what a guest's outgoing HTTP requests may reach.
-///
-/// Spin denies every outbound request whose destination is not listed in the
-/// component's `allowed_outbound_hosts`; the guest sees `HTTP-request-denied`.
+/// Decides what a guest's outgoing HTTP requests may reach, as Spin does:
+/// only destinations in the component's `allowed_outbound_hosts`; the guest
+/// sees `HTTP-request-denied` for the rest. Chained (`*.spin.internal`) and
+/// self (`self.alt`) requests are served in process.
 pub struct OutboundPolicy {
     pub component: Arc<str>,
     pub request_id: Arc<str>,
+    pub allowed: Arc<AllowedHosts>,
+    pub env: OutboundEnv,
 }
+
+/// Connect and first-byte limits for outbound requests that set none.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+const FIRST_BYTE_TIMEOUT: Duration = Duration::from_secs(30);
+
+type SendResult = wasmtime_wasi_http::Result<(
+    http::Response<WasiBody>,
+    Box<dyn Future<Output = Result<(), HttpError>> + Send>,
+)>;
 
 impl WasiHttpHooks for OutboundPolicy {
     fn send_request(
         &mut self,
         request: http::Request<WasiBody>,
-        _options: Option<wasmtime_wasi_http::RequestOptions>,
+        options: Option<RequestOptions>,
         _fut: Box<dyn Future<Output = Result<(), HttpError>> + Send>,
-    ) -> Box<
-        dyn Future<
-                Output = wasmtime_wasi_http::Result<(
-                    http::Response<WasiBody>,
-                    Box<dyn Future<Output = Result<(), HttpError>> + Send>,
-                )>,
-            > + Send,
-    > {
-        tracing::warn!(
-            component = %self.component,
-            request_id = %self.request_id,
-            url = %request.uri(),
-            "outbound http request denied: the destination is not in the component's allowed_outbound_hosts"
-        );
-        Box::new(async { Err(HttpError::HttpRequestDenied) })
+    ) -> Box<dyn Future<Output = SendResult> + Send> {
+        let url = request.uri().clone();
+        let host = url.host().unwrap_or_default().to_ascii_lowercase();
+        let component = self.component.clone();
+        let request_id = self.request_id.clone();
+        let env = self.env.clone();
+        let denied = |why: &str| {
+            tracing::warn!(%component, %request_id, url = %url, "outbound request denied: {why}");
+            Box::new(async { Err(HttpError::HttpRequestDenied) })
+                as Box<dyn Future<Output = SendResult> + Send>
+        };
+        let done = |response: Result<http::Response<WasiBody>, HttpError>| {
+            response.map(|r| {
+                (
+                    r,
+                    Box::new(async { Ok(()) })
+                        as Box<dyn Future<Output = Result<(), HttpError>> + Send>,
+                )
+            })
+        };
+        if let Some(target) = chained_component(&host) {
+            if !self.allowed.allows_chaining_to(target) {
+                return denied(
+                    "add http://<component>.spin.internal (or http://*.spin.internal) to allowed_outbound_hosts",
+                );
+            }
+            let target = target.to_owned();
+            return Box::new(async move {
+                done(chain::to_component(&env, request_id, &target, request).await)
+            });
+        }
+        if host == "self.alt" || host == "self" {
+            if !self.allowed.allows_self() {
+                return denied("add http://self to allowed_outbound_hosts");
+            }
+            return Box::new(async move { done(chain::to_self(&env, request_id, request).await) });
+        }
+        if !self.allowed.allows(&url) {
+            return denied("the destination is not in the component's allowed_outbound_hosts");
+        }
+        let mut options = options.unwrap_or_default();
+        options.connect_timeout.get_or_insert(CONNECT_TIMEOUT);
+        options.first_byte_timeout.get_or_insert(FIRST_BYTE_TIMEOUT);
+        Box::new(async move {
+            let (response, io) =
+                wasmtime_wasi_http::default_send_request(request, Some(options)).await?;
+            Ok((
+                response.map(|b| b.boxed_unsync()),
+                Box::new(io) as Box<dyn Future<Output = Result<(), HttpError>> + Send>,
+            ))
+        })
     }
 }

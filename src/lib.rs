@@ -19,7 +19,8 @@
 //!
 //! Loading: [`manifest`] parses and validates spin.toml, [`app`] compiles it
 //! into a servable generation (files laid out by [`mounts`]) against the
-//! [`engine`]. [`cli`] declares the command line, [`logging`] sets up
+//! [`engine`], resolving [`variables`] and each component's
+//! [`outbound_hosts`]. [`cli`] declares the command line, [`logging`] sets up
 //! journald or stderr logs, [`route_table`] prints the start-up table, [`app_build`] runs the
 //! components' build commands for `--build`.
 
@@ -38,6 +39,7 @@ pub mod listen;
 pub mod logging;
 pub mod manifest;
 pub mod mounts;
+pub mod outbound_hosts;
 pub mod route_table;
 pub mod router;
 pub mod server;
@@ -45,3 +47,4 @@ pub mod smuggling;
 pub mod state;
 pub mod systemd;
 pub mod tls;
+pub mod variables;

@@ -10,6 +10,7 @@ use clap::Parser;
 use wasi_httpd::app::Loader;
 use wasi_httpd::cli::{Cli, Command};
 use wasi_httpd::daemon::{self, Failure};
+use wasi_httpd::variables::Providers;
 use wasi_httpd::{app_build, engine, listen, logging, systemd};
 
 /// Exit status for a configuration error: a bad manifest, component, socket
@@ -75,7 +76,8 @@ fn check(args: &wasi_httpd::cli::AppArgs) -> anyhow::Result<String> {
         app_build::run(&args.manifest)?;
     }
     let engine = engine::build(&engine::EngineOptions::default())?;
-    let app = Loader::new(engine, args.manifest.clone())?.load(&|_| {})?;
+    let providers = Providers::from_process(args.variables.clone());
+    let app = Loader::new(engine, args.manifest.clone(), providers)?.load(&|_| {})?;
     Ok(format!(
         "{}: app '{}' is valid: {} routes, {} components compiled",
         app.manifest_path.display(),

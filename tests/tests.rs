@@ -17,6 +17,8 @@ mod guests;
 mod headers;
 #[path = "it/lifecycle.rs"]
 mod lifecycle;
+#[path = "it/outbound.rs"]
+mod outbound;
 #[path = "it/routing.rs"]
 mod routing;
 #[path = "it/serve.rs"]

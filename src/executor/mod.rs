@@ -16,8 +16,9 @@ use crate::http::Body;
 use crate::limits::LimitedBody;
 
 /// The request body a guest reads: the client's, capped at --max-body-size.
-pub type RequestBody = LimitedBody<hyper::body::Incoming>;
+pub type RequestBody = LimitedBody<wasmtime_wasi_http::WasiBody>;
 use crate::mounts::FilesRoot;
+use crate::outbound_hosts::AllowedHosts;
 
 pub use wasi_http::WasiHttpExecutor;
 
@@ -62,6 +63,19 @@ pub struct RequestEnv {
     pub max_memory: usize,
     /// The admission slot; released when the guest is done.
     pub permit: tokio::sync::OwnedSemaphorePermit,
+    /// What the guest's own outgoing requests may reach in process.
+    pub outbound: OutboundEnv,
+}
+
+/// The app a guest's chained and self requests are served by.
+#[derive(Clone)]
+pub struct OutboundEnv {
+    pub shared: Arc<crate::state::Shared>,
+    pub app: Arc<crate::app::LoadedApp>,
+    /// How many chained calls led to this request.
+    pub depth: u32,
+    /// The deadline of the client request at the head of the chain.
+    pub deadline: tokio::time::Instant,
 }
 
 /// A component ready to serve: compiled, linked and pre-instantiated.
@@ -70,6 +84,8 @@ pub struct LoadedComponent {
     pub environment: Vec<(String, String)>,
     /// The directory mounted read-only at `/` in the guest, if it has files.
     files_root: Option<FilesRoot>,
+    /// `allowed_outbound_hosts`, templates resolved.
+    allowed: Arc<AllowedHosts>,
     executor: Executor,
 }
 
@@ -86,6 +102,7 @@ impl LoadedComponent {
         component: &Component,
         environment: Vec<(String, String)>,
         files_root: Option<FilesRoot>,
+        allowed: AllowedHosts,
     ) -> Result<Self> {
         let exports: Vec<String> = component
             .component_type()
@@ -109,6 +126,7 @@ impl LoadedComponent {
             id: id.into(),
             environment,
             files_root,
+            allowed: Arc::new(allowed),
             executor,
         })
     }
@@ -158,6 +176,8 @@ impl LoadedComponent {
         let outbound = OutboundPolicy {
             component: self.id.clone(),
             request_id: env.request_id.clone(),
+            allowed: self.allowed.clone(),
+            env: env.outbound.clone(),
         };
         Ok(HostState::new(wasi.build(), outbound, env.max_memory))
     }

@@ -3,7 +3,9 @@
 //! component; every request ends in one access record.
 
 mod access_log;
+pub mod chain;
 mod headers;
+mod invoke;
 mod well_known;
 
 use std::net::SocketAddr;
@@ -11,8 +13,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::app::{LoadedApp, Target};
-use crate::executor::{GuestError, RequestEnv};
-use crate::limits::{DeadlineBody, LimitedBody};
+
 use crate::manifest::StaticResponse;
 use crate::router::WELL_KNOWN_PREFIX;
 use crate::state::Shared;
@@ -56,8 +57,8 @@ pub async fn handle(
 }
 
 struct Dispatch<'a> {
-    shared: &'a Shared,
-    app: &'a LoadedApp,
+    shared: &'a Arc<Shared>,
+    app: &'a Arc<LoadedApp>,
 }
 
 impl Dispatch<'_> {
@@ -123,56 +124,22 @@ impl Dispatch<'_> {
                 }
                 headers::strip_inbound(request.headers_mut());
                 headers::insert_all(request.headers_mut(), spin);
-                let limits = &self.shared.limits;
-                let Ok(permit) = self.shared.admission.admit().await else {
-                    tracing::warn!(request_id = %record.id, component = %component.id, "request queue full; answering 503");
-                    let mut response = text(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "server busy, retry shortly",
-                    );
-                    response.headers_mut().insert(
-                        http::header::RETRY_AFTER,
-                        http::HeaderValue::from_static("1"),
-                    );
-                    return response;
-                };
-                let deadline =
-                    tokio::time::Instant::from_std(record.started) + limits.request_timeout;
-                let env = RequestEnv {
+                let deadline = tokio::time::Instant::from_std(record.started)
+                    + self.shared.limits.request_timeout;
+                let invocation = invoke::Invocation {
+                    shared: self.shared.clone(),
+                    app: self.app.clone(),
+                    component: component.clone(),
                     request_id: record.id.clone(),
                     https: peer.https,
                     deadline,
-                    timeout: deadline.saturating_duration_since(tokio::time::Instant::now()),
-                    max_memory: limits.max_instance_memory,
-                    permit,
+                    depth: 0,
                 };
-                let request = request.map(|body| LimitedBody::new(body, limits.max_body_size));
-                let too_large = request.body().exceeded.clone();
-                let result = component.handle(&self.shared.engine, env, request).await;
-                if too_large.load(std::sync::atomic::Ordering::Acquire) {
-                    return text(StatusCode::PAYLOAD_TOO_LARGE, "request body too large");
-                }
-                match result {
-                    Ok(response) => response.map(|body| {
-                        DeadlineBody::new(body, deadline, record.id.clone()).boxed_unsync()
-                    }),
-                    Err(GuestError::Timeout) => {
-                        tracing::error!(component = %component.id, request_id = %record.id, timeout_s = limits.request_timeout.as_secs_f64(), "request deadline passed; answering 504");
-                        text(
-                            StatusCode::GATEWAY_TIMEOUT,
-                            "the app did not answer in time",
-                        )
-                    }
-                    Err(error) => {
-                        tracing::error!(
-                            component = %component.id,
-                            request_id = %record.id,
-                            error = %error,
-                            "request failed"
-                        );
-                        empty(StatusCode::INTERNAL_SERVER_ERROR)
-                    }
-                }
+                invoke::invoke(
+                    invocation,
+                    request.map(|body| body.map_err(Into::into).boxed_unsync()),
+                )
+                .await
             }
         }
     }
@@ -193,7 +160,7 @@ pub fn reject_ambiguous_framing(peer: &Peer) -> Response<Body> {
     response
 }
 
-fn static_response(spec: &StaticResponse) -> Response<Body> {
+pub(crate) fn static_response(spec: &StaticResponse) -> Response<Body> {
     let mut builder = Response::builder().status(spec.status);
     for (name, value) in &spec.headers {
         builder = builder.header(name, value);

@@ -158,17 +158,23 @@ impl Daemon {
     /// `wasi-httpd serve APP --listen 127.0.0.1:0 EXTRA...`, waiting until it
     /// prints the address it serves on.
     pub fn start(app: &TestApp, extra: &[&str]) -> Daemon {
+        Self::start_with_env(app, extra, &[])
+    }
+
+    /// As [`Daemon::start`], with extra environment variables.
+    pub fn start_with_env(app: &TestApp, extra: &[&str], env: &[(&str, &str)]) -> Daemon {
         let mut args: Vec<String> = vec!["serve".into(), app.path().display().to_string()];
         if !extra.contains(&"--listen") {
             args.extend(["--listen".into(), "127.0.0.1:0".into()]);
         }
         args.extend(extra.iter().map(|s| s.to_string()));
-        Self::spawn(&args)
+        Self::spawn(&args, env)
     }
 
-    pub fn spawn(args: &[String]) -> Daemon {
+    pub fn spawn(args: &[String], env: &[(&str, &str)]) -> Daemon {
         let mut child = Command::new(BIN)
             .args(args)
+            .envs(env.iter().copied())
             .env("RUST_LOG", "info")
             .env_remove("WASI_HTTPD_LISTEN")
             .stdout(Stdio::piped())

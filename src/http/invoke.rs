@@ -1,0 +1,87 @@
+//! Calling a component for one request, from outside or chained from
+//! another component: admission (503 when the queue is full), the body
+//! limit (413), the deadline (504, or a cut body), and a guest failure
+//! (500 with an empty body, the reason in the log).
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use http::{Request, Response, StatusCode};
+use http_body_util::BodyExt;
+use tokio::time::Instant;
+use wasmtime_wasi_http::WasiBody;
+
+use super::{Body, empty, text};
+use crate::app::LoadedApp;
+use crate::executor::{GuestError, LoadedComponent, OutboundEnv, RequestEnv};
+use crate::limits::{DeadlineBody, LimitedBody};
+use crate::state::Shared;
+
+/// Who calls which component, and under which deadline.
+pub struct Invocation {
+    pub shared: Arc<Shared>,
+    pub app: Arc<LoadedApp>,
+    pub component: Arc<LoadedComponent>,
+    pub request_id: Arc<str>,
+    pub https: bool,
+    pub deadline: Instant,
+    /// How many chained calls led here (0 for a request from a client).
+    pub depth: u32,
+}
+
+/// Serves `request` with the component; never fails (errors become status
+/// codes).
+pub async fn invoke(call: Invocation, request: Request<WasiBody>) -> Response<Body> {
+    let limits = &call.shared.limits;
+    let component = call.component.clone();
+    let request_id = call.request_id.clone();
+    let Ok(permit) = call.shared.admission.admit().await else {
+        tracing::warn!(%request_id, component = %component.id, "request queue full; answering 503");
+        let mut response = text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "server busy, retry shortly",
+        );
+        response.headers_mut().insert(
+            http::header::RETRY_AFTER,
+            http::HeaderValue::from_static("1"),
+        );
+        return response;
+    };
+    let deadline = call.deadline;
+    let env = RequestEnv {
+        request_id: request_id.clone(),
+        https: call.https,
+        deadline,
+        timeout: deadline.saturating_duration_since(Instant::now()),
+        max_memory: limits.max_instance_memory,
+        permit,
+        outbound: OutboundEnv {
+            shared: call.shared.clone(),
+            app: call.app.clone(),
+            depth: call.depth,
+            deadline,
+        },
+    };
+    let request = request.map(|body| LimitedBody::new(body, limits.max_body_size));
+    let too_large = request.body().exceeded.clone();
+    let result = component.handle(&call.shared.engine, env, request).await;
+    if too_large.load(Ordering::Acquire) {
+        return text(StatusCode::PAYLOAD_TOO_LARGE, "request body too large");
+    }
+    match result {
+        Ok(response) => {
+            response.map(|body| DeadlineBody::new(body, deadline, request_id).boxed_unsync())
+        }
+        Err(GuestError::Timeout) => {
+            tracing::error!(component = %component.id, %request_id, timeout_s = limits.request_timeout.as_secs_f64(), "request deadline passed; answering 504");
+            text(
+                StatusCode::GATEWAY_TIMEOUT,
+                "the app did not answer in time",
+            )
+        }
+        Err(error) => {
+            tracing::error!(component = %component.id, %request_id, error = %error, "request failed");
+            empty(StatusCode::INTERNAL_SERVER_ERROR)
+        }
+    }
+}

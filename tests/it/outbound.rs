@@ -1,0 +1,204 @@
+//! Outbound HTTP from guests: `allowed_outbound_hosts` enforced as Spin
+//! does (allowed, denied with HttpRequestDenied), service chaining in
+//! process to private routes, a chaining loop that ends, self requests, and
+//! variables in allowed hosts from flags, the environment and systemd
+//! credentials.
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+
+use crate::support::{Daemon, TestApp, run};
+
+/// A one-thread HTTP server on 127.0.0.1 answering `upstream <path>`.
+fn upstream() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut buf = [0u8; 4096];
+            let n = stream.read(&mut buf).unwrap_or(0);
+            let head = String::from_utf8_lossy(&buf[..n]);
+            let path = head.split_whitespace().nth(1).unwrap_or("?").to_owned();
+            let body = format!("upstream {path}");
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    port
+}
+
+fn app(allowed: &str, variables: &str) -> TestApp {
+    TestApp::new(&format!(
+        r#"spin_manifest_version = 2
+[application]
+name = "outbound"
+
+{variables}
+
+[[trigger.http]]
+route = "/..."
+component = "outbound"
+
+[[trigger.http]]
+route = {{ private = true }}
+component = "echo"
+
+[[trigger.http]]
+route = "/static"
+static_response = {{ body = "static answer" }}
+
+[component.outbound]
+source = "{{outbound.wasm}}"
+allowed_outbound_hosts = [{allowed}]
+
+[component.echo]
+source = "{{echo.wasm}}"
+"#
+    ))
+}
+
+#[test]
+fn allowed_host_is_reached_and_others_are_denied_as_spin_denies_them() {
+    let port = upstream();
+    let app = app(&format!("\"http://127.0.0.1:{port}\""), "");
+    let daemon = Daemon::start(&app, &[]);
+    assert_eq!(
+        daemon
+            .get(&format!("/fetch/http/127.0.0.1:{port}/x"))
+            .text(),
+        "200 upstream /x"
+    );
+    let other = upstream();
+    assert_eq!(
+        daemon
+            .get(&format!("/fetch/http/127.0.0.1:{other}/x"))
+            .text(),
+        "error: ErrorCode::HttpRequestDenied"
+    );
+    let log = daemon.wait_for_log("outbound request denied");
+    assert!(
+        log.contains(&format!("127.0.0.1:{other}")) && log.contains("component=outbound"),
+        "{log}"
+    );
+}
+
+#[test]
+fn no_allowed_hosts_denies_everything() {
+    let port = upstream();
+    let app = app("", "");
+    let daemon = Daemon::start(&app, &[]);
+    assert_eq!(
+        daemon
+            .get(&format!("/fetch/http/127.0.0.1:{port}/x"))
+            .text(),
+        "error: ErrorCode::HttpRequestDenied"
+    );
+    assert_eq!(
+        daemon.get("/fetch/http/echo.spin.internal/x").text(),
+        "error: ErrorCode::HttpRequestDenied"
+    );
+}
+
+#[test]
+fn chaining_reaches_a_private_route_in_process() {
+    let app = app("\"http://*.spin.internal\"", "");
+    let daemon = Daemon::start(&app, &[]);
+    let answer = daemon
+        .get("/fetch/http/echo.spin.internal/deep/path?q=1")
+        .text();
+    let (status, json) = answer.split_once(' ').unwrap();
+    assert_eq!(status, "200", "{answer}");
+    let echo: serde_json::Value = serde_json::from_str(json).unwrap();
+    let header = |name: &str| {
+        echo["headers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h[0] == name)
+            .map(|h| h[1].as_str().unwrap().to_owned())
+    };
+    assert_eq!(header("spin-path-info").as_deref(), Some("/deep/path"));
+    assert_eq!(header("spin-client-addr").as_deref(), Some("0.0.0.0:0"));
+    assert_eq!(header("spin-matched-route").as_deref(), Some("/..."));
+    assert_eq!(echo["path_with_query"], "/deep/path?q=1");
+}
+
+#[test]
+fn chaining_needs_its_own_allowed_host_entry() {
+    let app = app("\"http://other.spin.internal\"", "");
+    let daemon = Daemon::start(&app, &[]);
+    assert_eq!(
+        daemon.get("/fetch/http/echo.spin.internal/x").text(),
+        "error: ErrorCode::HttpRequestDenied"
+    );
+}
+
+#[test]
+fn a_chaining_loop_ends_with_an_error_not_a_hang() {
+    let app = app("\"http://*.spin.internal\"", "");
+    let daemon = Daemon::start(&app, &["--request-timeout", "30s"]);
+    let answer = daemon.get("/loop");
+    assert_eq!(answer.status, 200);
+    assert!(
+        answer.text().ends_with("error: ErrorCode::LoopDetected"),
+        "{}",
+        answer.text()
+    );
+    daemon.wait_for_log("service chain too deep");
+}
+
+#[test]
+fn self_requests_go_through_the_router() {
+    let app = app("\"http://self\"", "");
+    let daemon = Daemon::start(&app, &[]);
+    assert_eq!(
+        daemon.get("/fetch/http/self.alt/static").text(),
+        "200 static answer"
+    );
+}
+
+const PORT_VARIABLE: &str = "[variables]\nupstream_port = { required = true }";
+
+#[test]
+fn allowed_host_templates_take_variables_from_flag_env_and_credentials() {
+    let port = upstream();
+    let app = app("\"http://127.0.0.1:{{ upstream_port }}\"", PORT_VARIABLE);
+    let path = format!("/fetch/http/127.0.0.1:{port}/v");
+    let flag = format!("upstream_port={port}");
+    let by_flag = Daemon::start(&app, &["--variable", &flag]);
+    assert_eq!(by_flag.get(&path).text(), "200 upstream /v");
+    drop(by_flag);
+
+    let port_text = port.to_string();
+    let by_env = Daemon::start_with_env(&app, &[], &[("SPIN_VARIABLE_UPSTREAM_PORT", &port_text)]);
+    assert_eq!(by_env.get(&path).text(), "200 upstream /v");
+    drop(by_env);
+
+    let credentials = tempfile::tempdir().unwrap();
+    std::fs::write(
+        credentials.path().join("upstream_port"),
+        format!("{port}\n"),
+    )
+    .unwrap();
+    let dir = credentials.path().to_str().unwrap();
+    let by_credential = Daemon::start_with_env(&app, &[], &[("CREDENTIALS_DIRECTORY", dir)]);
+    assert_eq!(by_credential.get(&path).text(), "200 upstream /v");
+}
+
+#[test]
+fn a_missing_required_variable_is_a_load_error_naming_it() {
+    let app = app("\"http://127.0.0.1:{{ upstream_port }}\"", PORT_VARIABLE);
+    let out = run(&["check", app.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(78));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("upstream_port")
+            && err.contains("SPIN_VARIABLE_UPSTREAM_PORT")
+            && err.contains("--variable"),
+        "{err}"
+    );
+}
