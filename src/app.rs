@@ -13,6 +13,7 @@ use wasmtime::component::{Component, Linker};
 
 use crate::executor::LoadedComponent;
 use crate::host::HostState;
+use crate::kv::{KvAccess, KvDb};
 use crate::manifest::{self, Executor, Handler, RouteSpec, StaticResponse};
 use crate::mounts;
 use crate::outbound_hosts::AllowedHosts;
@@ -63,6 +64,8 @@ pub struct Loader {
     manifest: PathBuf,
     /// Where variable values come from (flags, environment, credentials).
     providers: Providers,
+    /// The key-value database, opened by the first load that needs it.
+    kv: std::sync::OnceLock<Arc<KvDb>>,
     /// Source path → (its bytes when compiled, the compiled component).
     cache: Mutex<HashMap<PathBuf, (Vec<u8>, Component)>>,
 }
@@ -75,6 +78,7 @@ impl Loader {
             linker,
             manifest,
             providers,
+            kv: std::sync::OnceLock::new(),
             cache: Mutex::new(HashMap::new()),
         })
     }
@@ -163,8 +167,14 @@ impl Loader {
                         Some(component) => component.clone(),
                         None => {
                             let component = Arc::new(
-                                self.load_component(spec, &variables, &staging, &mut fresh_cache)
-                                    .map_err(in_manifest)?,
+                                self.load_component(
+                                    spec,
+                                    &variables,
+                                    &app.base_dir,
+                                    &staging,
+                                    &mut fresh_cache,
+                                )
+                                .map_err(in_manifest)?,
                             );
                             compiled.insert(id.clone(), component.clone());
                             component
@@ -192,10 +202,20 @@ impl Loader {
         })
     }
 
+    fn kv_db(&self, base_dir: &Path) -> Result<Arc<KvDb>> {
+        if let Some(db) = self.kv.get() {
+            return Ok(db.clone());
+        }
+        let db = KvDb::open(base_dir)?;
+        tracing::info!(path = %db.path().display(), "key-value database ready");
+        Ok(self.kv.get_or_init(|| db).clone())
+    }
+
     fn load_component(
         &self,
         spec: &manifest::Component,
         variables: &Resolved,
+        base_dir: &Path,
         staging: &Path,
         fresh_cache: &mut HashMap<PathBuf, (Vec<u8>, Component)>,
     ) -> Result<LoadedComponent> {
@@ -239,6 +259,24 @@ impl Loader {
             })
             .collect::<Result<Vec<_>>>()?;
         let allowed = AllowedHosts::parse(&entries).map_err(|e| anyhow::anyhow!("`{key}`: {e}"))?;
+        let component_variables = spec
+            .variables
+            .iter()
+            .map(|(name, template)| {
+                let value = variables
+                    .render(template)
+                    .with_context(|| format!("`component.{}.variables.{name}`", spec.id))?;
+                Ok((name.clone(), value))
+            })
+            .collect::<Result<std::collections::BTreeMap<_, _>>>()?;
+        let kv = KvAccess {
+            db: if spec.key_value_stores.is_empty() {
+                None
+            } else {
+                Some(self.kv_db(base_dir)?)
+            },
+            labels: Arc::new(spec.key_value_stores.clone()),
+        };
         let loaded = LoadedComponent::new(
             &self.engine,
             &self.linker,
@@ -247,6 +285,8 @@ impl Loader {
             environment,
             files,
             allowed,
+            Arc::new(component_variables),
+            kv,
         )
         .with_context(|| format!("component `{}` ({})", spec.id, spec.source.display()))?;
         tracing::info!(

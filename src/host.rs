@@ -16,7 +16,9 @@ use wasmtime_wasi_http::{
 
 use crate::executor::OutboundEnv;
 use crate::http::chain;
+use crate::kv::KvAccess;
 use crate::outbound_hosts::{AllowedHosts, chained_component};
+use crate::platform::ComponentVariables;
 
 /// Everything one guest instance owns while it serves one request.
 pub struct HostState {
@@ -26,15 +28,27 @@ pub struct HostState {
     pub outbound: OutboundPolicy,
     /// Memory limit: growing past it traps the guest.
     pub limits: StoreLimits,
+    /// The component's variables (fermyon:spin/variables, wasi:config).
+    pub variables: ComponentVariables,
+    /// The key-value stores the component may open.
+    pub kv: KvAccess,
 }
 
 impl HostState {
-    pub fn new(wasi: WasiCtx, outbound: OutboundPolicy, max_memory: usize) -> Self {
+    pub fn new(
+        wasi: WasiCtx,
+        outbound: OutboundPolicy,
+        max_memory: usize,
+        variables: ComponentVariables,
+        kv: KvAccess,
+    ) -> Self {
         Self {
             table: ResourceTable::new(),
             wasi,
             http: WasiHttpCtx::new(),
             outbound,
+            variables,
+            kv,
             limits: StoreLimitsBuilder::new()
                 .memory_size(max_memory)
                 .trap_on_grow_failure(true)

@@ -11,7 +11,8 @@
 //!   Spin's request headers, static responses, the access log, and the
 //!   [`limits`] (admission, body size, deadlines);
 //! - [`executor`]: the component call (one fresh instance per request) with
-//!   its store data from [`host`] and guest output from [`guest_output`].
+//!   its store data from [`host`], guest output from [`guest_output`], and
+//!   Spin's variables and key-value interfaces from [`platform`] and [`kv`].
 //!
 //! Lifecycle: [`daemon`] loads, signals readiness and status through
 //! [`systemd`], reloads on SIGHUP into the [`state`] every request shares,
@@ -34,12 +35,14 @@ pub mod guest_output;
 pub mod host;
 pub mod http;
 pub mod idle;
+pub mod kv;
 pub mod limits;
 pub mod listen;
 pub mod logging;
 pub mod manifest;
 pub mod mounts;
 pub mod outbound_hosts;
+pub mod platform;
 pub mod route_table;
 pub mod router;
 pub mod server;

@@ -19,6 +19,8 @@ mod headers;
 mod lifecycle;
 #[path = "it/outbound.rs"]
 mod outbound;
+#[path = "it/platform.rs"]
+mod platform;
 #[path = "it/routing.rs"]
 mod routing;
 #[path = "it/serve.rs"]

@@ -17,8 +17,10 @@ use crate::limits::LimitedBody;
 
 /// The request body a guest reads: the client's, capped at --max-body-size.
 pub type RequestBody = LimitedBody<wasmtime_wasi_http::WasiBody>;
+use crate::kv::KvAccess;
 use crate::mounts::FilesRoot;
 use crate::outbound_hosts::AllowedHosts;
+use crate::platform::ComponentVariables;
 
 pub use wasi_http::WasiHttpExecutor;
 
@@ -86,6 +88,10 @@ pub struct LoadedComponent {
     files_root: Option<FilesRoot>,
     /// `allowed_outbound_hosts`, templates resolved.
     allowed: Arc<AllowedHosts>,
+    /// The component's variables, rendered.
+    variables: ComponentVariables,
+    /// Its key-value stores.
+    kv: KvAccess,
     executor: Executor,
 }
 
@@ -103,6 +109,8 @@ impl LoadedComponent {
         environment: Vec<(String, String)>,
         files_root: Option<FilesRoot>,
         allowed: AllowedHosts,
+        variables: ComponentVariables,
+        kv: KvAccess,
     ) -> Result<Self> {
         let exports: Vec<String> = component
             .component_type()
@@ -127,6 +135,8 @@ impl LoadedComponent {
             environment,
             files_root,
             allowed: Arc::new(allowed),
+            variables,
+            kv,
             executor,
         })
     }
@@ -179,16 +189,24 @@ impl LoadedComponent {
             allowed: self.allowed.clone(),
             env: env.outbound.clone(),
         };
-        Ok(HostState::new(wasi.build(), outbound, env.max_memory))
+        Ok(HostState::new(
+            wasi.build(),
+            outbound,
+            env.max_memory,
+            self.variables.clone(),
+            self.kv.clone(),
+        ))
     }
 }
 
 /// The linker every component is instantiated against: the WASI imports
 /// Spin gives components (CLI environment, clocks, random, stdio,
-/// filesystem, sockets denied by default) and wasi:http.
+/// filesystem, sockets denied by default), wasi:http, and Spin's variables
+/// and key-value interfaces.
 pub fn linker(engine: &Engine) -> Result<Linker<HostState>> {
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+    crate::platform::add_to_linker(&mut linker)?;
     Ok(linker)
 }
