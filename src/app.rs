@@ -11,7 +11,7 @@ use anyhow::{Context, Result, bail};
 use wasmtime::Engine;
 use wasmtime::component::{Component, Linker};
 
-use crate::executor::LoadedComponent;
+use crate::executor::{ComponentSetup, LoadedComponent};
 use crate::host::HostState;
 use crate::kv::{KvAccess, KvDb};
 use crate::manifest::{self, Executor, Handler, RouteSpec, StaticResponse};
@@ -282,11 +282,13 @@ impl Loader {
             &self.linker,
             &spec.id,
             &component,
-            environment,
-            files,
-            allowed,
-            Arc::new(component_variables),
-            kv,
+            ComponentSetup {
+                environment,
+                files_root: files,
+                allowed,
+                variables: Arc::new(component_variables),
+                kv,
+            },
         )
         .with_context(|| format!("component `{}` ({})", spec.id, spec.source.display()))?;
         tracing::info!(

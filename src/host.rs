@@ -17,7 +17,7 @@ use wasmtime_wasi_http::{
 use crate::executor::OutboundEnv;
 use crate::http::chain;
 use crate::kv::KvAccess;
-use crate::outbound_hosts::{AllowedHosts, chained_component};
+use crate::outbound_hosts::{AllowedHosts, chained_component, is_self_request};
 use crate::platform::ComponentVariables;
 
 /// Everything one guest instance owns while it serves one request.
@@ -133,7 +133,7 @@ impl WasiHttpHooks for OutboundPolicy {
                 done(chain::to_component(&env, request_id, &target, request).await)
             });
         }
-        if host == "self.alt" || host == "self" {
+        if is_self_request(&url) || host == "self" {
             if !self.allowed.allows_self() {
                 return denied("add http://self to allowed_outbound_hosts");
             }

@@ -80,17 +80,26 @@ pub struct OutboundEnv {
     pub deadline: tokio::time::Instant,
 }
 
+/// What a component is given besides its code, from the manifest.
+pub struct ComponentSetup {
+    pub environment: Vec<(String, String)>,
+    /// The directory mounted read-only at `/` in the guest, if it has files.
+    pub files_root: Option<FilesRoot>,
+    /// `allowed_outbound_hosts`, templates resolved.
+    pub allowed: AllowedHosts,
+    /// The component's variables, rendered.
+    pub variables: ComponentVariables,
+    /// Its key-value stores.
+    pub kv: KvAccess,
+}
+
 /// A component ready to serve: compiled, linked and pre-instantiated.
 pub struct LoadedComponent {
     pub id: Arc<str>,
-    pub environment: Vec<(String, String)>,
-    /// The directory mounted read-only at `/` in the guest, if it has files.
+    environment: Vec<(String, String)>,
     files_root: Option<FilesRoot>,
-    /// `allowed_outbound_hosts`, templates resolved.
     allowed: Arc<AllowedHosts>,
-    /// The component's variables, rendered.
     variables: ComponentVariables,
-    /// Its key-value stores.
     kv: KvAccess,
     executor: Executor,
 }
@@ -100,17 +109,14 @@ enum Executor {
 }
 
 impl LoadedComponent {
-    /// Chooses the executor from the component's exports and pre-instantiates it.
+    /// Chooses the executor from the component's exports and pre-instantiates
+    /// it; an import the host does not provide is a load error naming it.
     pub fn new(
         engine: &Engine,
         linker: &Linker<HostState>,
         id: &str,
         component: &Component,
-        environment: Vec<(String, String)>,
-        files_root: Option<FilesRoot>,
-        allowed: AllowedHosts,
-        variables: ComponentVariables,
-        kv: KvAccess,
+        setup: ComponentSetup,
     ) -> Result<Self> {
         let exports: Vec<String> = component
             .component_type()
@@ -132,11 +138,11 @@ impl LoadedComponent {
         };
         Ok(Self {
             id: id.into(),
-            environment,
-            files_root,
-            allowed: Arc::new(allowed),
-            variables,
-            kv,
+            environment: setup.environment,
+            files_root: setup.files_root,
+            allowed: Arc::new(setup.allowed),
+            variables: setup.variables,
+            kv: setup.kv,
             executor,
         })
     }

@@ -35,7 +35,19 @@ pub async fn invoke(call: Invocation, request: Request<WasiBody>) -> Response<Bo
     let limits = &call.shared.limits;
     let component = call.component.clone();
     let request_id = call.request_id.clone();
-    let Ok(permit) = call.shared.admission.admit().await else {
+    // The wait for a slot counts against the request's deadline.
+    let admitted = match tokio::time::timeout_at(call.deadline, call.shared.admission.admit()).await
+    {
+        Ok(admitted) => admitted,
+        Err(_) => {
+            tracing::error!(%request_id, component = %component.id, "request deadline passed while queued; answering 504");
+            return text(
+                StatusCode::GATEWAY_TIMEOUT,
+                "the app did not answer in time",
+            );
+        }
+    };
+    let Ok(permit) = admitted else {
         tracing::warn!(%request_id, component = %component.id, "request queue full; answering 503");
         let mut response = text(
             StatusCode::SERVICE_UNAVAILABLE,

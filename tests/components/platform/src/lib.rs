@@ -6,6 +6,7 @@
 //!   value), `GET /kv/<store>/keys`, `DELETE /kv/<store>/<key>`:
 //!   `spin_sdk::key_value::Store` (fermyon:spin/key-value).
 //!
+//!
 //! Errors are answered `500` with the error's debug text, so tests can read
 //! what the host said (e.g. `AccessDenied`). Used by the variables and
 //! key-value tests.
