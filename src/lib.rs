@@ -6,7 +6,7 @@
 //! - [`listen`]: sockets inherited from systemd or bound from `--listen`;
 //! - [`server`]: accept loops, one task per connection, TLS ([`tls`]),
 //!   hyper-util's auto builder (HTTP/1.1 and HTTP/2), idle tracking
-//!   ([`idle`]), the request-smuggling guard ([`smuggling`]), graceful drain;
+//!   and the request-smuggling guard ([`conn_io`], [`smuggling`]), graceful drain;
 //! - [`http`]: `/.well-known/spin/*`, Host validation, routing ([`router`]),
 //!   Spin's request headers, static responses, the access log, and the
 //!   [`limits`] (admission, body size, deadlines);
@@ -28,13 +28,13 @@
 pub mod app;
 pub mod app_build;
 pub mod cli;
+pub mod conn_io;
 pub mod daemon;
 pub mod engine;
 pub mod executor;
 pub mod guest_output;
 pub mod host;
 pub mod http;
-pub mod idle;
 pub mod kv;
 pub mod limits;
 pub mod listen;

@@ -18,11 +18,11 @@ use hyper_util::server::conn::auto;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 
+use crate::conn_io::ConnIo;
 use crate::http::{self, Peer};
-use crate::idle::IdleIo;
 use crate::limits::Limits;
 use crate::listen::{Listener, Socket};
-use crate::smuggling::{SniffIo, Verdict};
+use crate::smuggling::{Framer, Verdict};
 use crate::state::Shared;
 
 /// HTTP/2 streams one connection may have open at once.
@@ -217,7 +217,7 @@ async fn serve_connection<S>(
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let verdict = Verdict::new();
-    let (io, clock) = IdleIo::new(SniffIo::new(stream, verdict.clone()));
+    let (io, clock) = ConnIo::new(stream, Framer::new(verdict.clone()));
     let idle_timeout = shared.limits.idle_timeout;
     let addr = peer.addr;
     let service = service_fn(move |request: hyper::Request<hyper::body::Incoming>| {

@@ -4,18 +4,14 @@
 //! Transfer-Encoding by reading it as chunked and closing the connection
 //! afterwards, and it hides the conflict from the service. RFC 9112 §6.1
 //! lets a server reject such a request instead, which is what a server that
-//! does not want to be a smuggling target should do. [`SniffIo`] follows the
-//! request framing of the bytes it reads and records which request on the
-//! connection carried both headers; the service answers that one 400 and
-//! closes the connection.
+//! does not want to be a smuggling target should do. A [`Framer`], fed the
+//! bytes a connection reads (by [`crate::conn_io::ConnIo`]), follows the
+//! request framing and records which request on the connection carried
+//! both headers; the service answers that one 400 and closes the
+//! connection.
 
-use std::io;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::task::{Context, Poll};
-
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// Index of the first request on the connection that carried both headers
 /// (`u64::MAX`: none), shared between the reader and the service.
@@ -200,67 +196,6 @@ impl Framer {
             Some(len) => State::Body(len),
             None => State::Done,
         }
-    }
-}
-
-/// The stream, with every byte read fed to a [`Framer`].
-pub struct SniffIo<S> {
-    inner: S,
-    framer: Framer,
-}
-
-impl<S> SniffIo<S> {
-    pub fn new(inner: S, verdict: Arc<Verdict>) -> Self {
-        Self {
-            inner,
-            framer: Framer::new(verdict),
-        }
-    }
-}
-
-impl<S: AsyncRead + Unpin> AsyncRead for SniffIo<S> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let before = buf.filled().len();
-        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
-        if buf.filled().len() > before {
-            let fresh = buf.filled()[before..].to_vec();
-            self.framer.feed(&fresh);
-        }
-        polled
-    }
-}
-
-impl<S: AsyncWrite + Unpin> AsyncWrite for SniffIo<S> {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write(cx, buf)
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
-    }
-
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.inner.is_write_vectored()
     }
 }
 

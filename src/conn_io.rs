@@ -1,5 +1,6 @@
-//! Idle tracking for a connection: an I/O wrapper that notes when bytes last
-//! moved, and a future that resolves once nothing has moved for a while.
+//! The I/O wrapper every connection is served through: it notes when bytes
+//! last moved (for `--idle-timeout`, with [`Clock::expired`]) and feeds the
+//! bytes it reads to the request-smuggling guard's [`Framer`].
 
 use std::io;
 use std::pin::Pin;
@@ -11,10 +12,13 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::Instant;
 
+use crate::smuggling::Framer;
+
 /// The stream, noting activity on every read and write.
-pub struct IdleIo<S> {
+pub struct ConnIo<S> {
     inner: S,
     clock: Arc<Clock>,
+    framer: Framer,
 }
 
 /// When the connection last moved bytes, in milliseconds since `base`.
@@ -45,8 +49,8 @@ impl Clock {
     }
 }
 
-impl<S> IdleIo<S> {
-    pub fn new(inner: S) -> (Self, Arc<Clock>) {
+impl<S> ConnIo<S> {
+    pub fn new(inner: S, framer: Framer) -> (Self, Arc<Clock>) {
         let clock = Arc::new(Clock {
             base: Instant::now(),
             last_ms: AtomicU64::new(0),
@@ -55,13 +59,14 @@ impl<S> IdleIo<S> {
             Self {
                 inner,
                 clock: clock.clone(),
+                framer,
             },
             clock,
         )
     }
 }
 
-impl<S: AsyncRead + Unpin> AsyncRead for IdleIo<S> {
+impl<S: AsyncRead + Unpin> AsyncRead for ConnIo<S> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -71,12 +76,14 @@ impl<S: AsyncRead + Unpin> AsyncRead for IdleIo<S> {
         let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
         if buf.filled().len() > before {
             self.clock.touch();
+            let this = &mut *self;
+            this.framer.feed(&buf.filled()[before..]);
         }
         polled
     }
 }
 
-impl<S: AsyncWrite + Unpin> AsyncWrite for IdleIo<S> {
+impl<S: AsyncWrite + Unpin> AsyncWrite for ConnIo<S> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
