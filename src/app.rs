@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use wasmtime::Engine;
 use wasmtime::component::{Component, Linker};
 
@@ -155,20 +155,23 @@ impl Loader {
                 Handler::Static(response) => (Target::Static(response.clone()), None),
                 Handler::Component(id) => {
                     let spec = &app.components[id];
-                    if let Some(Executor::Wagi(_)) = trigger.executor {
-                        bail!(
-                            "{}: trigger `{}` uses executor `wagi`, which wasi-httpd does not serve yet; \
-                             remove the executor key to serve a wasi:http component",
-                            manifest_path.display(),
-                            trigger.id
-                        );
-                    }
-                    let component = match compiled.get(id) {
+                    let wagi = match &trigger.executor {
+                        Some(Executor::Wagi(spec)) => Some(spec),
+                        _ => None,
+                    };
+                    // One component may serve an HTTP trigger and WAGI ones
+                    // with different argv.
+                    let key = match wagi {
+                        Some(wagi) => format!("{id}#wagi#{}", wagi.argv),
+                        None => id.clone(),
+                    };
+                    let component = match compiled.get(&key) {
                         Some(component) => component.clone(),
                         None => {
                             let component = Arc::new(
                                 self.load_component(
                                     spec,
+                                    wagi,
                                     &variables,
                                     &app.base_dir,
                                     &staging,
@@ -176,7 +179,7 @@ impl Loader {
                                 )
                                 .map_err(in_manifest)?,
                             );
-                            compiled.insert(id.clone(), component.clone());
+                            compiled.insert(key, component.clone());
                             component
                         }
                     };
@@ -214,6 +217,7 @@ impl Loader {
     fn load_component(
         &self,
         spec: &manifest::Component,
+        wagi: Option<&manifest::WagiExecutor>,
         variables: &Resolved,
         base_dir: &Path,
         staging: &Path,
@@ -289,6 +293,7 @@ impl Loader {
                 variables: Arc::new(component_variables),
                 kv,
             },
+            wagi,
         )
         .with_context(|| format!("component `{}` ({})", spec.id, spec.source.display()))?;
         tracing::info!(

@@ -31,3 +31,5 @@ mod systemd_e2e;
 mod tls;
 #[path = "it/units.rs"]
 mod units;
+#[path = "it/wagi.rs"]
+mod wagi;

@@ -1,13 +1,16 @@
 //! Executors: how a component is called for one request. The executor is
 //! chosen from what the component exports; each kind lives in its own file.
 
+mod wagi;
 mod wasi_http;
 
 use std::sync::Arc;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use wasmtime::Engine;
+use wasmtime::Store;
 use wasmtime::component::{Component, Linker};
+use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
 use crate::guest_output::{GuestOutput, Stream};
@@ -22,6 +25,8 @@ use crate::mounts::FilesRoot;
 use crate::outbound_hosts::AllowedHosts;
 use crate::platform::ComponentVariables;
 
+pub use wagi::WagiExecutor;
+use wagi::WagiInput;
 pub use wasi_http::WasiHttpExecutor;
 
 /// Why a guest produced no usable response. Every variant is answered 500
@@ -106,6 +111,7 @@ pub struct LoadedComponent {
 
 enum Executor {
     WasiHttp(WasiHttpExecutor),
+    Wagi(WagiExecutor),
 }
 
 impl LoadedComponent {
@@ -117,13 +123,21 @@ impl LoadedComponent {
         id: &str,
         component: &Component,
         setup: ComponentSetup,
+        wagi: Option<&crate::manifest::WagiExecutor>,
     ) -> Result<Self> {
         let exports: Vec<String> = component
             .component_type()
             .exports(engine)
             .map(|(name, _)| name.to_owned())
             .collect();
-        let executor = if let Some(export) = exports.iter().find(|e| WasiHttpExecutor::handles(e)) {
+        let executor = if let Some(spec) = wagi {
+            Executor::Wagi(WagiExecutor::new(linker, component, spec).with_context(|| {
+                format!(
+                    "component `{id}` is served with executor `wagi` (it exports {})",
+                    exports.join(", ")
+                )
+            })?)
+        } else if let Some(export) = exports.iter().find(|e| WasiHttpExecutor::handles(e)) {
             Executor::WasiHttp(WasiHttpExecutor::new(linker, component, export)?)
         } else {
             let exported = if exports.is_empty() {
@@ -151,6 +165,7 @@ impl LoadedComponent {
     pub fn executor_name(&self) -> &str {
         match &self.executor {
             Executor::WasiHttp(e) => e.export(),
+            Executor::Wagi(_) => "wagi (wasi:cli/run)",
         }
     }
 
@@ -161,31 +176,67 @@ impl LoadedComponent {
         env: RequestEnv,
         request: http::Request<RequestBody>,
     ) -> Result<http::Response<Body>, GuestError> {
-        let state = self.host_state(&env).map_err(GuestError::Instantiate)?;
-        let mut store = wasmtime::Store::new(engine, state);
+        match &self.executor {
+            Executor::WasiHttp(e) => {
+                let store = self.store(engine, &env, None)?;
+                e.handle(store, env, request, self.id.clone()).await
+            }
+            Executor::Wagi(e) => {
+                let input = e.prepare(request, env.https).await?;
+                let (stdin, stdout) = wagi::pipes(input.stdin.clone());
+                let store = self.store(engine, &env, Some((stdin, stdout.clone(), input)))?;
+                e.handle(store, stdout, env, self.id.clone()).await
+            }
+        }
+    }
+
+    /// A store for one request: memory limit, epoch deadline, WASI context.
+    fn store(
+        &self,
+        engine: &Engine,
+        env: &RequestEnv,
+        wagi: Option<(MemoryInputPipe, MemoryOutputPipe, WagiInput)>,
+    ) -> Result<Store<HostState>, GuestError> {
+        let state = self
+            .host_state(env, wagi)
+            .map_err(GuestError::Instantiate)?;
+        let mut store = Store::new(engine, state);
         store.limiter(|state| &mut state.limits);
         // Guests spinning in Wasm trap at the deadline (epoch interruption).
         let ticks = env.timeout.as_millis() / crate::engine::EPOCH_TICK.as_millis() + 1;
         store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
         store.epoch_deadline_trap();
-        match &self.executor {
-            Executor::WasiHttp(e) => e.handle(store, env, request, self.id.clone()).await,
-        }
+        Ok(store)
     }
 
-    fn host_state(&self, env: &RequestEnv) -> Result<HostState> {
+    fn host_state(
+        &self,
+        env: &RequestEnv,
+        wagi: Option<(MemoryInputPipe, MemoryOutputPipe, WagiInput)>,
+    ) -> Result<HostState> {
         let mut wasi = WasiCtxBuilder::new();
-        wasi.stdout(GuestOutput::new(
-            self.id.clone(),
-            env.request_id.clone(),
-            Stream::Stdout,
-        ))
-        .stderr(GuestOutput::new(
+        wasi.stderr(GuestOutput::new(
             self.id.clone(),
             env.request_id.clone(),
             Stream::Stderr,
         ))
         .envs(&self.environment);
+        match wagi {
+            // WAGI: the body on stdin, the CGI response from stdout.
+            Some((stdin, stdout, input)) => {
+                wasi.stdin(stdin)
+                    .stdout(stdout)
+                    .args(&input.args)
+                    .envs(&input.env);
+            }
+            None => {
+                wasi.stdout(GuestOutput::new(
+                    self.id.clone(),
+                    env.request_id.clone(),
+                    Stream::Stdout,
+                ));
+            }
+        }
         if let Some(root) = &self.files_root {
             wasi.preopened_dir(root.path(), "/", FsPerms::ReadOnly)?;
         }

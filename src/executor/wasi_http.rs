@@ -122,7 +122,7 @@ impl WasiHttpExecutor {
 }
 
 /// A guest failure; an epoch interruption means the deadline passed.
-fn trap(error: wasmtime::Error) -> GuestError {
+pub(super) fn trap(error: wasmtime::Error) -> GuestError {
     if error.downcast_ref::<wasmtime::Trap>() == Some(&wasmtime::Trap::Interrupt) {
         GuestError::Timeout
     } else {

@@ -1,0 +1,100 @@
+//! The WAGI executor: a WASI command run per request with CGI/1.1
+//! variables (CONTENT_TYPE filled from Content-Type, which Spin misses),
+//! Spin's X_* variables, argv from `${SCRIPT_NAME} ${ARGS}`, the body on
+//! stdin, and its stdout parsed as a CGI response.
+
+use crate::support::{Daemon, TestApp, run};
+
+const APP: &str = r#"spin_manifest_version = 2
+[application]
+name = "wagi"
+
+[[trigger.http]]
+route = "/cgi/..."
+component = "cgi"
+executor = { type = "wagi" }
+
+[[trigger.http]]
+route = "/argv"
+component = "cgi"
+executor = { type = "wagi", argv = "${SCRIPT_NAME} fixed ${ARGS}" }
+
+[component.cgi]
+source = "{cgi.wasm}"
+"#;
+
+fn vars(text: &str) -> std::collections::BTreeMap<String, String> {
+    text.lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+}
+
+#[test]
+fn wagi_command_gets_cgi_variables_argv_and_stdin() {
+    let daemon = Daemon::start(&TestApp::new(APP), &[]);
+    let response = daemon.raw(
+        "POST /cgi/sub/path?a=1&b=2 HTTP/1.1\r\nHost: example.test:8080\r\nContent-Type: application/x-www-form-urlencoded\r\nX-Custom: yes\r\nAuthorization: secret\r\nContent-Length: 9\r\nConnection: close\r\n\r\nname=wagi",
+    );
+    assert_eq!(response.status, 200, "{}", response.text());
+    assert_eq!(response.header("content-type"), Some("text/plain"));
+    let v = vars(&response.text());
+    assert_eq!(v["argv"], "/cgi a=1 b=2");
+    assert_eq!(v["REQUEST_METHOD"], "POST");
+    assert_eq!(v["QUERY_STRING"], "a=1&b=2");
+    assert_eq!(v["CONTENT_TYPE"], "application/x-www-form-urlencoded");
+    assert_eq!(v["CONTENT_LENGTH"], "9");
+    assert_eq!(v["GATEWAY_INTERFACE"], "CGI/1.1");
+    assert_eq!(v["SCRIPT_NAME"], "/cgi");
+    assert_eq!(v["PATH_INFO"], "/sub/path");
+    assert_eq!(v["SERVER_NAME"], "example.test");
+    assert_eq!(v["SERVER_PORT"], "8080");
+    assert_eq!(v["SERVER_SOFTWARE"], "WAGI/1");
+    assert_eq!(v["REMOTE_ADDR"], "127.0.0.1");
+    assert_eq!(
+        v["X_FULL_URL"],
+        "http://example.test:8080/cgi/sub/path?a=1&b=2"
+    );
+    assert_eq!(v["X_MATCHED_ROUTE"], "/cgi/...");
+    assert_eq!(v["HTTP_X_CUSTOM"], "yes");
+    assert_eq!(v["HTTP_AUTHORIZATION"], "<unset>");
+    assert_eq!(v["stdin"], "name=wagi");
+}
+
+#[test]
+fn argv_template_is_expanded() {
+    let daemon = Daemon::start(&TestApp::new(APP), &[]);
+    let v = vars(&daemon.get("/argv?x&y").text());
+    assert_eq!(v["argv"], "/argv fixed x y");
+}
+
+#[test]
+fn cgi_status_location_and_bad_output() {
+    let daemon = Daemon::start(&TestApp::new(APP), &[]);
+    let teapot = daemon.get("/cgi?status=418");
+    assert_eq!(
+        (teapot.status, teapot.text().as_str()),
+        (418, "short and stout\n")
+    );
+    let moved = daemon.get("/cgi?location");
+    assert_eq!(moved.status, 302);
+    assert_eq!(moved.header("location"), Some("/moved"));
+    assert_eq!(daemon.get("/cgi?bad").status, 502);
+    let empty = daemon.get("/cgi?empty");
+    assert_eq!(empty.status, 500);
+    assert!(empty.body.is_empty());
+}
+
+#[test]
+fn a_wagi_trigger_on_a_non_command_component_is_a_load_error() {
+    let app = TestApp::new(
+        "spin_manifest_version = 2\n[application]\nname = \"x\"\n\n[[trigger.http]]\nroute = \"/\"\ncomponent = \"h\"\nexecutor = { type = \"wagi\" }\n\n[component.h]\nsource = \"{hello.wasm}\"\n",
+    );
+    let out = run(&["check", app.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(78));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("`h`") && err.contains("wagi") && err.contains("wasi:cli/run"),
+        "{err}"
+    );
+}
