@@ -139,6 +139,14 @@ impl LoadedComponent {
             })?)
         } else if let Some(export) = exports.iter().find(|e| WasiHttpExecutor::handles(e)) {
             Executor::WasiHttp(WasiHttpExecutor::new(linker, component, export)?)
+        } else if let Some((export, why)) = exports
+            .iter()
+            .find_map(|e| not_yet_served(e).map(|why| (e, why)))
+        {
+            bail!(
+                "component `{id}` exports `{export}`, {why}; wasi-httpd serves \
+                 wasi:http/incoming-handler@0.2.x and WAGI commands"
+            );
         } else {
             let exported = if exports.is_empty() {
                 "nothing".to_owned()
@@ -147,7 +155,8 @@ impl LoadedComponent {
             };
             bail!(
                 "component `{id}` exports no HTTP handler wasi-httpd can call (it exports {exported}); \
-                 build it as an HTTP component exporting wasi:http/incoming-handler@0.2.x"
+                 build it as an HTTP component exporting wasi:http/incoming-handler@0.2.x, or serve \
+                 a WASI command with executor = {{ type = \"wagi\" }}"
             );
         };
         Ok(Self {
@@ -253,6 +262,23 @@ impl LoadedComponent {
             self.variables.clone(),
             self.kv.clone(),
         ))
+    }
+}
+
+/// HTTP handler exports Spin serves that wasi-httpd does not yet, and why.
+fn not_yet_served(export: &str) -> Option<&'static str> {
+    if export.starts_with("wasi:http/handler@0.3") {
+        Some("a wasi:http 0.3 handler (spin-sdk 6 and later), which wasi-httpd does not serve yet")
+    } else if export.starts_with("wasi:http/incoming-handler@0.2.0-rc-") {
+        Some(
+            "a pre-release of wasi:http 0.2 (spin-sdk 2.x), which wasi-httpd does not serve yet; rebuild with spin-sdk 3 or later",
+        )
+    } else if export.starts_with("fermyon:spin/inbound-http") {
+        Some(
+            "the old Spin SDK's inbound-http interface, which wasi-httpd does not serve yet; rebuild with spin-sdk 3 or later",
+        )
+    } else {
+        None
     }
 }
 
