@@ -4,8 +4,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use http_body_util::BodyExt;
-
 use wasmtime::component::ResourceTable;
 use wasmtime::{StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
@@ -17,6 +15,7 @@ use wasmtime_wasi_http::{
 use crate::executor::OutboundEnv;
 use crate::http::chain;
 use crate::kv::KvAccess;
+use crate::outbound_client;
 use crate::outbound_hosts::{AllowedHosts, chained_component, is_self_request};
 use crate::platform::ComponentVariables;
 
@@ -145,13 +144,6 @@ impl WasiHttpHooks for OutboundPolicy {
         let mut options = options.unwrap_or_default();
         options.connect_timeout.get_or_insert(CONNECT_TIMEOUT);
         options.first_byte_timeout.get_or_insert(FIRST_BYTE_TIMEOUT);
-        Box::new(async move {
-            let (response, io) =
-                wasmtime_wasi_http::default_send_request(request, Some(options)).await?;
-            Ok((
-                response.map(|b| b.boxed_unsync()),
-                Box::new(io) as Box<dyn Future<Output = Result<(), HttpError>> + Send>,
-            ))
-        })
+        Box::new(outbound_client::send(request, options))
     }
 }

@@ -21,7 +21,7 @@
 //! Loading: [`manifest`] parses and validates spin.toml, [`app`] compiles it
 //! into a servable generation (files laid out by [`mounts`]) against the
 //! [`engine`], resolving [`variables`] and each component's
-//! [`outbound_hosts`]. [`cli`] declares the command line, [`logging`] sets up
+//! [`outbound_hosts`] (outgoing requests go through [`outbound_client`]). [`cli`] declares the command line, [`logging`] sets up
 //! journald or stderr logs, [`route_table`] prints the start-up table, [`app_build`] runs the
 //! components' build commands for `--build`.
 
@@ -41,6 +41,7 @@ pub mod listen;
 pub mod logging;
 pub mod manifest;
 pub mod mounts;
+pub mod outbound_client;
 pub mod outbound_hosts;
 pub mod platform;
 pub mod route_table;

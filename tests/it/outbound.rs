@@ -202,3 +202,77 @@ fn a_missing_required_variable_is_a_load_error_naming_it() {
         "{err}"
     );
 }
+
+/// An HTTPS server on 127.0.0.1 (certificate for `localhost`) answering
+/// `tls upstream <path>`; returns its port and the certificate's PEM.
+fn tls_upstream() -> (u16, String) {
+    use std::sync::Arc;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio_rustls::rustls;
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["localhost".to_owned()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    let pem = cert.pem();
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(
+        vec![cert.der().clone()],
+        rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+    )
+    .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            while let Ok((tcp, _)) = listener.accept().await {
+                let Ok(mut tls) = acceptor.accept(tcp).await else {
+                    continue;
+                };
+                let mut buf = vec![0u8; 4096];
+                let n = tls.read(&mut buf).await.unwrap_or(0);
+                let head = String::from_utf8_lossy(&buf[..n]).into_owned();
+                let path = head.split_whitespace().nth(1).unwrap_or("?").to_owned();
+                let body = format!("tls upstream {path}");
+                let reply = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = tls.write_all(reply.as_bytes()).await;
+                let _ = tls.shutdown().await;
+            }
+        });
+    });
+    (port, pem)
+}
+
+#[test]
+fn outbound_tls_is_verified_against_the_system_root_store() {
+    let (port, pem) = tls_upstream();
+    let app = app(&format!("\"https://localhost:{port}\""), "");
+    let path = format!("/fetch/https/localhost:{port}/secure");
+    // Not in the root store: the handshake fails with a certificate error.
+    let untrusted = Daemon::start(&app, &[]);
+    assert_eq!(
+        untrusted.get(&path).text(),
+        "error: ErrorCode::TlsCertificateError"
+    );
+    drop(untrusted);
+    // Trusted through SSL_CERT_FILE, which the system store honours.
+    app.write("ca.pem", &pem);
+    let ca = app.path().join("ca.pem");
+    let trusted = Daemon::start_with_env(&app, &[], &[("SSL_CERT_FILE", ca.to_str().unwrap())]);
+    assert_eq!(trusted.get(&path).text(), "200 tls upstream /secure");
+}
