@@ -1,0 +1,34 @@
+//! `p3hello` test guest: a wasi:http 0.3 handler (`wasi:http/handler@0.3.2`)
+//! written with the `wasip3` crate, as spin-sdk 6 and later produce. Answers
+//! `200` with `hello from p3 <path>` and counts the requests this instance
+//! has served in the `x-instance-count` header (for instance reuse). Today
+//! it is used by the test that such a component gets a precise load error.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use wasip3::http::types::{ErrorCode, Fields, Request, Response};
+use wasip3::{wit_bindgen, wit_future, wit_stream};
+
+wasip3::http::service::export!(P3Hello);
+
+static SERVED: AtomicU32 = AtomicU32::new(0);
+
+struct P3Hello;
+
+impl wasip3::exports::http::handler::Guest for P3Hello {
+    async fn handle(request: Request) -> Result<Response, ErrorCode> {
+        let count = SERVED.fetch_add(1, Ordering::Relaxed) + 1;
+        let path = request.get_path_with_query().unwrap_or_default();
+        let headers = Fields::from_list(&[("x-instance-count".to_string(), count.to_string().into_bytes())])
+            .map_err(|_| ErrorCode::InternalError(None))?;
+        let (mut body_tx, body_rx) = wit_stream::new();
+        let (body_result_tx, body_result_rx) = wit_future::new(|| Ok(None));
+        let (response, _sent) = Response::new(headers, Some(body_rx), body_result_rx);
+        drop(body_result_tx);
+        wit_bindgen::spawn_local(async move {
+            let remaining = body_tx.write_all(format!("hello from p3 {path}").into_bytes()).await;
+            assert!(remaining.is_empty());
+        });
+        Ok(response)
+    }
+}
