@@ -11,7 +11,7 @@ use anyhow::{Context, Result};
 use wasmtime::Engine;
 use wasmtime::component::{Component, Linker};
 
-use crate::executor::{ComponentSetup, LoadedComponent};
+use crate::executor::{ComponentSetup, LoadedComponent, ReuseLimits};
 use crate::host::HostState;
 use crate::kv::{KvAccess, KvDb};
 use crate::manifest::{self, Executor, Handler, RouteSpec, StaticResponse};
@@ -64,6 +64,8 @@ pub struct Loader {
     manifest: PathBuf,
     /// Where variable values come from (flags, environment, credentials).
     providers: Providers,
+    /// Instance reuse for wasi:http 0.3 components.
+    reuse: ReuseLimits,
     /// The key-value database, opened by the first load that needs it.
     kv: std::sync::OnceLock<Arc<KvDb>>,
     /// Source path → (its bytes when compiled, the compiled component).
@@ -71,13 +73,19 @@ pub struct Loader {
 }
 
 impl Loader {
-    pub fn new(engine: Engine, manifest: PathBuf, providers: Providers) -> Result<Self> {
+    pub fn new(
+        engine: Engine,
+        manifest: PathBuf,
+        providers: Providers,
+        reuse: ReuseLimits,
+    ) -> Result<Self> {
         let linker = crate::executor::linker(&engine)?;
         Ok(Self {
             engine,
             linker,
             manifest,
             providers,
+            reuse,
             kv: std::sync::OnceLock::new(),
             cache: Mutex::new(HashMap::new()),
         })
@@ -294,6 +302,7 @@ impl Loader {
                 kv,
             },
             wagi,
+            &self.reuse,
         )
         .with_context(|| format!("component `{}` ({})", spec.id, spec.source.display()))?;
         tracing::info!(

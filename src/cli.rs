@@ -23,7 +23,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Load, compile and serve a Spin app (spin.toml, manifest version 2).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Load and compile an app, serve nothing; exit 0 or print a clear error.
     Check(AppArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
@@ -103,6 +103,9 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub limits: LimitArgs,
 
+    #[command(flatten)]
+    pub reuse: ReuseArgs,
+
     /// How to print the route table on stdout at start.
     #[arg(long, value_enum, default_value_t = Format::Text, env = "WASI_HTTPD_FORMAT")]
     pub format: Format,
@@ -154,6 +157,70 @@ pub struct LimitArgs {
     /// Largest linear memory one guest instance may grow to; past it the guest traps (500).
     #[arg(long, value_name = "SIZE", default_value = "128MiB", value_parser = parse_size, env = "WASI_HTTPD_MAX_INSTANCE_MEMORY")]
     pub max_instance_memory: u64,
+}
+
+/// Instance reuse for wasi:http 0.3 components, as Spin does it. Each takes
+/// `N` or a range `a..b` (end excluded), sampled per instance.
+#[derive(Debug, Clone, Args)]
+pub struct ReuseArgs {
+    /// Requests one wasi:http 0.3 instance serves before it is retired.
+    #[arg(long, value_name = "N|A..B", default_value = "128", value_parser = parse_reuse, env = "WASI_HTTPD_MAX_INSTANCE_REUSE_COUNT")]
+    pub max_instance_reuse_count: Reuse,
+
+    /// Requests one wasi:http 0.3 instance serves at the same time.
+    #[arg(long, value_name = "N|A..B", default_value = "16", value_parser = parse_reuse, env = "WASI_HTTPD_MAX_INSTANCE_CONCURRENT_REUSE_COUNT")]
+    pub max_instance_concurrent_reuse_count: Reuse,
+
+    /// How long an idle wasi:http 0.3 instance is kept for the next request.
+    #[arg(long, value_name = "DURATION|A..B", default_value = "1s", value_parser = parse_duration_range, env = "WASI_HTTPD_IDLE_INSTANCE_TIMEOUT")]
+    pub idle_instance_timeout: (Duration, Duration),
+}
+
+/// A count, or a range `low..high` (high excluded) to sample from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reuse {
+    pub low: u64,
+    pub high: u64,
+}
+
+/// `N` or `a..b` (b > a, b excluded), N and a at least 1.
+pub fn parse_reuse(text: &str) -> Result<Reuse, String> {
+    let number = |s: &str| {
+        s.trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|n| *n >= 1)
+            .ok_or_else(|| {
+                format!("{text:?}: write a count of at least 1, or a range such as 8..32")
+            })
+    };
+    match text.split_once("..") {
+        Some((low, high)) => {
+            let (low, high) = (number(low)?, number(high)?);
+            if high <= low {
+                return Err(format!("{text:?}: the range's end must be above its start"));
+            }
+            Ok(Reuse {
+                low,
+                high: high - 1,
+            })
+        }
+        None => number(text).map(|n| Reuse { low: n, high: n }),
+    }
+}
+
+/// A duration, or a range `a..b` of durations.
+pub fn parse_duration_range(text: &str) -> Result<(Duration, Duration), String> {
+    match text.split_once("..") {
+        Some((low, high)) => {
+            let (low, high) = (parse_duration(low)?, parse_duration(high)?);
+            if high <= low {
+                return Err(format!("{text:?}: the range's end must be above its start"));
+            }
+            Ok((low, high))
+        }
+        None => parse_duration(text).map(|d| (d, d)),
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -241,6 +308,28 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("{text:?} is too large"))
 }
 
+/// The defaults of a flag group, as the command line gives them.
+fn defaults<T: Args>() -> T {
+    #[derive(Parser)]
+    struct Defaults<T: Args> {
+        #[command(flatten)]
+        group: T,
+    }
+    Defaults::<T>::parse_from(["defaults"]).group
+}
+
+impl Default for LimitArgs {
+    fn default() -> Self {
+        defaults()
+    }
+}
+
+impl Default for ReuseArgs {
+    fn default() -> Self {
+        defaults()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -254,6 +343,28 @@ mod tests {
         assert_eq!(parse_duration("10us"), Ok(Duration::from_micros(10)));
         assert!(parse_duration("5m").is_err());
         assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn reuse_counts_and_ranges() {
+        assert_eq!(
+            parse_reuse("128"),
+            Ok(Reuse {
+                low: 128,
+                high: 128
+            })
+        );
+        assert_eq!(parse_reuse("8..32"), Ok(Reuse { low: 8, high: 31 }));
+        assert!(parse_reuse("0").is_err());
+        assert!(parse_reuse("5..5").is_err());
+        assert_eq!(
+            parse_duration_range("1s..3s"),
+            Ok((Duration::from_secs(1), Duration::from_secs(3)))
+        );
+        assert_eq!(
+            parse_duration_range("500ms"),
+            Ok((Duration::from_millis(500), Duration::from_millis(500)))
+        );
     }
 
     #[test]

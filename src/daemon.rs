@@ -11,7 +11,8 @@ use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::oneshot;
 
 use crate::app::{LoadedApp, Loader};
-use crate::cli::ServeArgs;
+use crate::cli::{LimitArgs, ReuseArgs, ServeArgs};
+use crate::executor::ReuseLimits;
 use crate::limits::Limits;
 use crate::listen::{self, Listener};
 use crate::state::Shared;
@@ -45,6 +46,7 @@ pub async fn serve(args: ServeArgs, inherited: Option<Vec<Listener>>) -> Result<
     let manifest = args.app.manifest.clone();
     let build = args.app.build;
     let providers = Providers::from_process(args.app.variables.clone());
+    let reuse = reuse_limits(&args.reuse, &args.limits);
     let limits = Limits::from(&args.limits);
     let engine_options = engine::EngineOptions {
         max_instance_memory: limits.max_instance_memory,
@@ -66,7 +68,7 @@ pub async fn serve(args: ServeArgs, inherited: Option<Vec<Listener>>) -> Result<
                 app_build::run(&manifest)?;
             }
             let engine = engine::build(&engine_options)?;
-            Loader::new(engine, manifest, providers)
+            Loader::new(engine, manifest, providers, reuse)
         })
         .await?;
         let loader = Arc::new(loader);
@@ -267,5 +269,16 @@ async fn watchdog(period: Duration) {
     loop {
         tick.tick().await;
         systemd::watchdog();
+    }
+}
+
+/// Instance reuse limits from the flags.
+pub fn reuse_limits(reuse: &ReuseArgs, limits: &LimitArgs) -> ReuseLimits {
+    ReuseLimits {
+        max_reuse: reuse.max_instance_reuse_count,
+        max_concurrent: reuse.max_instance_concurrent_reuse_count,
+        idle_timeout: reuse.idle_instance_timeout,
+        request_timeout: limits.request_timeout,
+        max_memory: usize::try_from(limits.max_instance_memory).unwrap_or(usize::MAX),
     }
 }

@@ -48,13 +48,7 @@ impl From<&LimitArgs> for Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        use clap::Parser;
-        #[derive(Parser)]
-        struct Defaults {
-            #[command(flatten)]
-            limits: LimitArgs,
-        }
-        Limits::from(&Defaults::parse_from(["defaults"]).limits)
+        Limits::from(&LimitArgs::default())
     }
 }
 

@@ -60,7 +60,7 @@ fn main() -> ExitCode {
                     return fail(EXIT_RUNTIME, &error);
                 }
             };
-            let result = runtime.block_on(daemon::serve(args, inherited));
+            let result = runtime.block_on(daemon::serve(*args, inherited));
             // Do not wait for a compile still running on a blocking thread
             // (a stop request during start-up).
             runtime.shutdown_background();
@@ -80,7 +80,8 @@ fn check(args: &wasi_httpd::cli::AppArgs) -> anyhow::Result<String> {
     }
     let engine = engine::build(&engine::EngineOptions::default())?;
     let providers = Providers::from_process(args.variables.clone());
-    let app = Loader::new(engine, args.manifest.clone(), providers)?.load(&|_| {})?;
+    let reuse = daemon::reuse_limits(&Default::default(), &Default::default());
+    let app = Loader::new(engine, args.manifest.clone(), providers, reuse)?.load(&|_| {})?;
     Ok(format!(
         "{}: app '{}' is valid: {} routes, {} components compiled",
         app.manifest_path.display(),

@@ -19,6 +19,8 @@ mod headers;
 mod lifecycle;
 #[path = "it/outbound.rs"]
 mod outbound;
+#[path = "it/p3.rs"]
+mod p3;
 #[path = "it/platform.rs"]
 mod platform;
 #[path = "it/routing.rs"]

@@ -1,6 +1,7 @@
 //! Executors: how a component is called for one request. The executor is
 //! chosen from what the component exports; each kind lives in its own file.
 
+mod p3;
 mod wagi;
 mod wasi_http;
 
@@ -25,6 +26,7 @@ use crate::mounts::FilesRoot;
 use crate::outbound_hosts::AllowedHosts;
 use crate::platform::ComponentVariables;
 
+pub use p3::{P3Executor, ReuseLimits};
 pub use wagi::WagiExecutor;
 use wagi::WagiInput;
 pub use wasi_http::WasiHttpExecutor;
@@ -111,6 +113,7 @@ pub struct LoadedComponent {
 
 enum Executor {
     WasiHttp(WasiHttpExecutor),
+    P3(P3Executor),
     Wagi(WagiExecutor),
 }
 
@@ -124,6 +127,7 @@ impl LoadedComponent {
         component: &Component,
         setup: ComponentSetup,
         wagi: Option<&crate::manifest::WagiExecutor>,
+        reuse: &ReuseLimits,
     ) -> Result<Self> {
         let exports: Vec<String> = component
             .component_type()
@@ -139,6 +143,8 @@ impl LoadedComponent {
             })?)
         } else if let Some(export) = exports.iter().find(|e| WasiHttpExecutor::handles(e)) {
             Executor::WasiHttp(WasiHttpExecutor::new(linker, component, export)?)
+        } else if let Some(export) = exports.iter().find(|e| P3Executor::handles(e)) {
+            Executor::P3(P3Executor::new(linker, component, export, reuse.clone())?)
         } else if let Some((export, why)) = exports
             .iter()
             .find_map(|e| not_yet_served(e).map(|why| (e, why)))
@@ -174,6 +180,7 @@ impl LoadedComponent {
     pub fn executor_name(&self) -> &str {
         match &self.executor {
             Executor::WasiHttp(e) => e.export(),
+            Executor::P3(e) => e.export(),
             Executor::Wagi(_) => "wagi (wasi:cli/run)",
         }
     }
@@ -189,6 +196,10 @@ impl LoadedComponent {
             Executor::WasiHttp(e) => {
                 let store = self.store(engine, &env, None)?;
                 e.handle(store, env, request, self.id.clone()).await
+            }
+            Executor::P3(e) => {
+                let make_state = self.state_maker(&env);
+                e.handle(engine, make_state, env, request).await
             }
             Executor::Wagi(e) => {
                 let input = e.prepare(request, env.https).await?;
@@ -216,6 +227,27 @@ impl LoadedComponent {
         store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
         store.epoch_deadline_trap();
         Ok(store)
+    }
+
+    /// Store data for instances that outlive one request (wasi:http 0.3):
+    /// made from the first request's context, logs tagged with the instance.
+    fn state_maker(&self, env: &RequestEnv) -> p3::MakeState {
+        let recipe = StateRecipe {
+            id: self.id.clone(),
+            environment: self.environment.clone(),
+            files_root: self.files_root.as_ref().map(|r| r.path().to_path_buf()),
+            allowed: self.allowed.clone(),
+            variables: self.variables.clone(),
+            kv: self.kv.clone(),
+            outbound: OutboundEnv {
+                depth: 0,
+                deadline: tokio::time::Instant::now()
+                    + std::time::Duration::from_secs(365 * 24 * 3600),
+                ..env.outbound.clone()
+            },
+            max_memory: env.max_memory,
+        };
+        Arc::new(move || recipe.state())
     }
 
     fn host_state(
@@ -265,10 +297,58 @@ impl LoadedComponent {
     }
 }
 
+/// What a wasi:http 0.3 instance's store data is made from.
+struct StateRecipe {
+    id: Arc<str>,
+    environment: Vec<(String, String)>,
+    files_root: Option<std::path::PathBuf>,
+    allowed: Arc<AllowedHosts>,
+    variables: ComponentVariables,
+    kv: KvAccess,
+    outbound: OutboundEnv,
+    max_memory: usize,
+}
+
+impl StateRecipe {
+    fn state(&self) -> Result<HostState> {
+        let instance: Arc<str> = format!("{}-instance", self.id).into();
+        let mut wasi = WasiCtxBuilder::new();
+        wasi.stdout(GuestOutput::new(
+            self.id.clone(),
+            instance.clone(),
+            Stream::Stdout,
+        ))
+        .stderr(GuestOutput::new(
+            self.id.clone(),
+            instance.clone(),
+            Stream::Stderr,
+        ))
+        .envs(&self.environment);
+        if let Some(root) = &self.files_root {
+            wasi.preopened_dir(root, "/", FsPerms::ReadOnly)?;
+        }
+        let outbound = OutboundPolicy {
+            component: self.id.clone(),
+            request_id: instance,
+            allowed: self.allowed.clone(),
+            env: self.outbound.clone(),
+        };
+        Ok(HostState::new(
+            wasi.build(),
+            outbound,
+            self.max_memory,
+            self.variables.clone(),
+            self.kv.clone(),
+        ))
+    }
+}
+
 /// HTTP handler exports Spin serves that wasi-httpd does not yet, and why.
 fn not_yet_served(export: &str) -> Option<&'static str> {
-    if export.starts_with("wasi:http/handler@0.3") {
-        Some("a wasi:http 0.3 handler (spin-sdk 6 and later), which wasi-httpd does not serve yet")
+    if export.starts_with("wasi:http/handler@0.3.0-rc-") {
+        Some(
+            "a release candidate of wasi:http 0.3, which wasmtime 48 cannot link; rebuild against wasi:http 0.3.0 or later",
+        )
     } else if export.starts_with("wasi:http/incoming-handler@0.2.0-rc-") {
         Some(
             "a pre-release of wasi:http 0.2 (spin-sdk 2.x), which wasi-httpd does not serve yet; rebuild with spin-sdk 3 or later",
@@ -290,6 +370,8 @@ pub fn linker(engine: &Engine) -> Result<Linker<HostState>> {
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+    wasmtime_wasi::p3::add_to_linker(&mut linker)?;
+    wasmtime_wasi_http::p3::add_to_linker(&mut linker)?;
     crate::platform::add_to_linker(&mut linker)?;
     Ok(linker)
 }

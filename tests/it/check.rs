@@ -115,11 +115,3 @@ fn check_names_an_export_not_served_yet_and_says_what_to_do() {
         &["`old`", "fermyon:spin/inbound-http", "spin-sdk 3 or later"],
     );
 }
-
-#[test]
-fn check_says_a_wasi_http_0_3_handler_is_not_served_yet() {
-    assert_rejected(
-        "spin_manifest_version = 2\n[application]\nname = \"x\"\n\n[[trigger.http]]\nroute = \"/\"\ncomponent = \"p3\"\n\n[component.p3]\nsource = \"{p3hello.wasm}\"\n",
-        &["`p3`", "wasi:http/handler@0.3", "not serve yet"],
-    );
-}

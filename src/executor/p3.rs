@@ -1,0 +1,256 @@
+//! The executor for components exporting `wasi:http/handler@0.3.x`
+//! (spin-sdk 6 and later, the `wasip3` crate), through wasmtime-wasi-http's
+//! `ProxyHandler`: an instance may serve several requests, concurrently and
+//! one after another, within the reuse limits (`--max-instance-reuse-count`,
+//! `--max-instance-concurrent-reuse-count`, `--idle-instance-timeout`,
+//! each `N` or a range `a..b` sampled per instance, as Spin does), under
+//! the same request deadline as every executor.
+
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result};
+use http_body_util::BodyExt;
+use wasmtime::component::{Component, GuestTaskId, Linker};
+use wasmtime::{Store, StoreContextMut};
+use wasmtime_wasi_http::WasiHttpView;
+use wasmtime_wasi_http::handler::{
+    ExpirationError, HandlerState, Instance, ProxyHandler, ProxyPre, ShouldAccept,
+    WorkerExpiration, WorkerState, WorkerStatus,
+};
+use wasmtime_wasi_http::p3::bindings::ServicePre;
+
+use super::{GuestError, RequestBody, RequestEnv};
+use crate::cli::Reuse;
+use crate::host::HostState;
+use crate::http::Body;
+
+const EXPORT_PREFIX: &str = "wasi:http/handler@0.3.";
+
+/// How instances are reused.
+#[derive(Debug, Clone)]
+pub struct ReuseLimits {
+    pub max_reuse: Reuse,
+    pub max_concurrent: Reuse,
+    pub idle_timeout: (Duration, Duration),
+    pub request_timeout: Duration,
+    pub max_memory: usize,
+}
+
+/// Makes the store data of a new instance.
+pub type MakeState = Arc<dyn Fn() -> Result<HostState> + Send + Sync>;
+
+pub struct P3Executor {
+    pre: ServicePre<HostState>,
+    export: String,
+    limits: ReuseLimits,
+    /// Made at the first request: the store data of workers needs the
+    /// request path's shared state, which exists only once serving.
+    handler: OnceLock<ProxyHandler<P3State>>,
+}
+
+impl P3Executor {
+    /// True for the exports this executor serves: 0.3.x releases.
+    pub fn handles(export: &str) -> bool {
+        export
+            .strip_prefix(EXPORT_PREFIX)
+            .is_some_and(|patch| !patch.contains('-'))
+    }
+
+    pub fn new(
+        linker: &Linker<HostState>,
+        component: &Component,
+        export: &str,
+        limits: ReuseLimits,
+    ) -> Result<Self> {
+        let instance_pre = linker
+            .instantiate_pre(component)
+            .map_err(anyhow::Error::from)
+            .context("cannot link the component's imports")?;
+        let pre = ServicePre::new(instance_pre)
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("cannot find the `{export}` handle function"))?;
+        Ok(Self {
+            pre,
+            export: export.to_owned(),
+            limits,
+            handler: OnceLock::new(),
+        })
+    }
+
+    pub fn export(&self) -> &str {
+        &self.export
+    }
+
+    pub async fn handle(
+        &self,
+        engine: &wasmtime::Engine,
+        make_state: MakeState,
+        env: RequestEnv,
+        request: http::Request<RequestBody>,
+    ) -> Result<http::Response<Body>, GuestError> {
+        let handler = self.handler.get_or_init(|| {
+            ProxyHandler::new(P3State {
+                engine: engine.clone(),
+                pre: ProxyPre::P3(self.pre.clone()),
+                make_state,
+                limits: self.limits.clone(),
+            })
+        });
+        let _permit = env.permit;
+        let request = request.map(|body| body.boxed_unsync());
+        let handled = handler.handle(env.deadline.into_std(), request);
+        match tokio::time::timeout_at(env.deadline, handled).await {
+            Err(_) => Err(GuestError::Timeout),
+            Ok(Ok(response)) => Ok(response.map(|body| body.map_err(Into::into).boxed_unsync())),
+            Ok(Err(error)) if error.is::<ExpirationError>() => Err(GuestError::Timeout),
+            Ok(Err(error)) => Err(super::wasi_http::trap(error)),
+        }
+    }
+}
+
+struct P3State {
+    engine: wasmtime::Engine,
+    pre: ProxyPre<HostState>,
+    make_state: MakeState,
+    limits: ReuseLimits,
+}
+
+impl HandlerState for P3State {
+    type StoreData = HostState;
+    type WorkerExpiration = Expiration;
+    type WorkerState = Worker;
+
+    async fn instantiate(&self) -> wasmtime::Result<Instance<HostState, Expiration, Worker>> {
+        let state = (self.make_state)().map_err(wasmtime::Error::from_anyhow)?;
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|state| &mut state.limits);
+        // Re-armed by each request (on_request_start); far away until then.
+        store.set_epoch_deadline(u64::MAX / 2);
+        store.epoch_deadline_trap();
+        let proxy = self.pre.instantiate_async(&mut store).await?;
+        Ok(Instance {
+            store,
+            proxy,
+            view: |state: &mut HostState| state.http(),
+            expiration: Expiration {
+                idle: sample_duration(self.limits.idle_timeout),
+                request_timeout: self.limits.request_timeout,
+                timer: None,
+            },
+            state: Worker {
+                max_reuse: sample_count(self.limits.max_reuse),
+                max_concurrent: sample_count(self.limits.max_concurrent),
+                request_timeout: self.limits.request_timeout,
+            },
+        })
+    }
+}
+
+struct Worker {
+    max_reuse: u64,
+    max_concurrent: u64,
+    request_timeout: Duration,
+}
+
+impl WorkerState for Worker {
+    type StoreData = HostState;
+    /// The request's deadline.
+    type RequestData = Instant;
+
+    fn should_accept_request(&self, concurrent: usize, total: usize) -> ShouldAccept {
+        if total as u64 >= self.max_reuse {
+            ShouldAccept::Never
+        } else if concurrent as u64 >= self.max_concurrent {
+            ShouldAccept::No
+        } else {
+            ShouldAccept::Yes
+        }
+    }
+
+    fn on_request_start(
+        &self,
+        mut store: StoreContextMut<'_, HostState>,
+        deadline: Instant,
+        _task: GuestTaskId,
+    ) -> Pin<Box<dyn Future<Output = ()> + Send + Sync>> {
+        // A guest spinning in Wasm traps once the newest request's deadline
+        // passes (the epoch deadline is per instance).
+        let ticks = self.request_timeout.as_millis() / crate::engine::EPOCH_TICK.as_millis() + 1;
+        store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
+        Box::pin(tokio::time::sleep_until(deadline.into()))
+    }
+
+    fn drop(&self, _store: Store<HostState>, result: wasmtime::Result<()>) {
+        if let Err(error) = result {
+            tracing::error!(error = %format!("{error:#}"), "wasi:http 0.3 instance ended with an error");
+        }
+    }
+}
+
+/// Ends an instance idle for longer than its idle timeout, or one whose
+/// oldest outstanding request is past the request timeout.
+struct Expiration {
+    idle: Duration,
+    request_timeout: Duration,
+    timer: Option<(Instant, Pin<Box<tokio::time::Sleep>>)>,
+}
+
+impl WorkerExpiration for Expiration {
+    fn poll(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        status: WorkerStatus,
+        start: Instant,
+    ) -> Poll<()> {
+        let due = match status {
+            WorkerStatus::Idle => start + self.idle,
+            WorkerStatus::Requests | WorkerStatus::PostReturn => start + self.request_timeout,
+        };
+        if Instant::now() >= due {
+            return Poll::Ready(());
+        }
+        let timer = match &mut self.timer {
+            Some((at, timer)) if *at == due => timer,
+            slot => {
+                *slot = Some((due, Box::pin(tokio::time::sleep_until(due.into()))));
+                &mut slot.as_mut().expect("just set").1
+            }
+        };
+        timer.as_mut().poll(cx)
+    }
+}
+
+/// A count from a `low..=high` range.
+fn sample_count(range: Reuse) -> u64 {
+    if range.high <= range.low {
+        return range.low;
+    }
+    range.low + random() % (range.high - range.low + 1)
+}
+
+/// A duration from a `(low, high)` range (equal ends: that value).
+fn sample_duration((low, high): (Duration, Duration)) -> Duration {
+    if high <= low {
+        return low;
+    }
+    let span = (high - low).as_nanos() as u64;
+    low + Duration::from_nanos(random() % span)
+}
+
+/// A cheap, non-cryptographic random number for sampling ranges.
+fn random() -> u64 {
+    static SEED: AtomicU64 = AtomicU64::new(0x9E37_79B9_7F4A_7C15);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos() as u64)
+        .unwrap_or(0);
+    let mut x = SEED.fetch_add(0x9E37_79B9_7F4A_7C15 ^ nanos, Ordering::Relaxed);
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    x ^= x >> 33;
+    x
+}
