@@ -215,7 +215,7 @@ impl LoadedComponent {
         &self,
         engine: &Engine,
         env: &RequestEnv,
-        wagi: Option<(MemoryInputPipe, MemoryOutputPipe, WagiInput)>,
+        wagi: Option<WagiStdio>,
     ) -> Result<Store<HostState>, GuestError> {
         let state = self
             .host_state(env, wagi)
@@ -232,74 +232,50 @@ impl LoadedComponent {
     /// Store data for instances that outlive one request (wasi:http 0.3):
     /// made from the first request's context, logs tagged with the instance.
     fn state_maker(&self, env: &RequestEnv) -> p3::MakeState {
-        let recipe = StateRecipe {
+        let outbound = OutboundEnv {
+            depth: 0,
+            deadline: tokio::time::Instant::now() + std::time::Duration::from_secs(365 * 24 * 3600),
+            ..env.outbound.clone()
+        };
+        let recipe = self.recipe(
+            format!("{}-instance", self.id).into(),
+            outbound,
+            env.max_memory,
+        );
+        Arc::new(move || recipe.state(None))
+    }
+
+    fn host_state(&self, env: &RequestEnv, wagi: Option<WagiStdio>) -> Result<HostState> {
+        self.recipe(env.request_id.clone(), env.outbound.clone(), env.max_memory)
+            .state(wagi)
+    }
+
+    /// What a store's data is made from, for one request or one instance.
+    fn recipe(&self, tag: Arc<str>, outbound: OutboundEnv, max_memory: usize) -> StateRecipe {
+        StateRecipe {
             id: self.id.clone(),
+            tag,
             environment: self.environment.clone(),
             files_root: self.files_root.as_ref().map(|r| r.path().to_path_buf()),
             allowed: self.allowed.clone(),
             variables: self.variables.clone(),
             kv: self.kv.clone(),
-            outbound: OutboundEnv {
-                depth: 0,
-                deadline: tokio::time::Instant::now()
-                    + std::time::Duration::from_secs(365 * 24 * 3600),
-                ..env.outbound.clone()
-            },
-            max_memory: env.max_memory,
-        };
-        Arc::new(move || recipe.state())
-    }
-
-    fn host_state(
-        &self,
-        env: &RequestEnv,
-        wagi: Option<(MemoryInputPipe, MemoryOutputPipe, WagiInput)>,
-    ) -> Result<HostState> {
-        let mut wasi = WasiCtxBuilder::new();
-        wasi.stderr(GuestOutput::new(
-            self.id.clone(),
-            env.request_id.clone(),
-            Stream::Stderr,
-        ))
-        .envs(&self.environment);
-        match wagi {
-            // WAGI: the body on stdin, the CGI response from stdout.
-            Some((stdin, stdout, input)) => {
-                wasi.stdin(stdin)
-                    .stdout(stdout)
-                    .args(&input.args)
-                    .envs(&input.env);
-            }
-            None => {
-                wasi.stdout(GuestOutput::new(
-                    self.id.clone(),
-                    env.request_id.clone(),
-                    Stream::Stdout,
-                ));
-            }
-        }
-        if let Some(root) = &self.files_root {
-            wasi.preopened_dir(root.path(), "/", FsPerms::ReadOnly)?;
-        }
-        let outbound = OutboundPolicy {
-            component: self.id.clone(),
-            request_id: env.request_id.clone(),
-            allowed: self.allowed.clone(),
-            env: env.outbound.clone(),
-        };
-        Ok(HostState::new(
-            wasi.build(),
             outbound,
-            env.max_memory,
-            self.variables.clone(),
-            self.kv.clone(),
-        ))
+            max_memory,
+        }
     }
 }
 
-/// What a wasi:http 0.3 instance's store data is made from.
+/// WAGI's stdin, stdout and argv/environment.
+type WagiStdio = (MemoryInputPipe, MemoryOutputPipe, WagiInput);
+
+/// What a store's data is made from: the component's setup, the request
+/// (or, for a reused wasi:http 0.3 instance, the instance) it serves.
 struct StateRecipe {
     id: Arc<str>,
+    /// Tags guest output and outbound logs: the request id, or
+    /// `<component>-instance` for an instance that serves several requests.
+    tag: Arc<str>,
     environment: Vec<(String, String)>,
     files_root: Option<std::path::PathBuf>,
     allowed: Arc<AllowedHosts>,
@@ -310,26 +286,28 @@ struct StateRecipe {
 }
 
 impl StateRecipe {
-    fn state(&self) -> Result<HostState> {
-        let instance: Arc<str> = format!("{}-instance", self.id).into();
+    fn state(&self, wagi: Option<WagiStdio>) -> Result<HostState> {
+        let output = |stream| GuestOutput::new(self.id.clone(), self.tag.clone(), stream);
         let mut wasi = WasiCtxBuilder::new();
-        wasi.stdout(GuestOutput::new(
-            self.id.clone(),
-            instance.clone(),
-            Stream::Stdout,
-        ))
-        .stderr(GuestOutput::new(
-            self.id.clone(),
-            instance.clone(),
-            Stream::Stderr,
-        ))
-        .envs(&self.environment);
+        wasi.stderr(output(Stream::Stderr)).envs(&self.environment);
+        match wagi {
+            // WAGI: the body on stdin, the CGI response from stdout.
+            Some((stdin, stdout, input)) => {
+                wasi.stdin(stdin)
+                    .stdout(stdout)
+                    .args(&input.args)
+                    .envs(&input.env);
+            }
+            None => {
+                wasi.stdout(output(Stream::Stdout));
+            }
+        }
         if let Some(root) = &self.files_root {
             wasi.preopened_dir(root, "/", FsPerms::ReadOnly)?;
         }
         let outbound = OutboundPolicy {
             component: self.id.clone(),
-            request_id: instance,
+            request_id: self.tag.clone(),
             allowed: self.allowed.clone(),
             env: self.outbound.clone(),
         };
