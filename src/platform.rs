@@ -1,7 +1,9 @@
 //! The Spin platform interfaces a component may import besides WASI and
 //! wasi:http: `fermyon:spin/variables@2.0.0` and
 //! `wasi:config/store@0.2.0-draft-2024-09-27` (the component's variables)
-//! and `fermyon:spin/key-value@2.0.0` (stores from [`crate::kv`]).
+//! and `fermyon:spin/key-value@2.0.0` (stores from [`crate::kv`]), and the
+//! old Spin SDK's outbound `fermyon:spin/http`, under the same
+//! `allowed_outbound_hosts` policy as wasi:http.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -11,17 +13,21 @@ use wasmtime::component::{HasSelf, Linker, Resource};
 use crate::host::HostState;
 use crate::kv::KvStore;
 
-mod bindings {
+pub(crate) mod bindings {
     wasmtime::component::bindgen!({
         path: "wit",
         world: "wasi-httpd:host/host",
+        imports: {
+            "fermyon:spin/http.send-request": async,
+        },
         with: {
             "fermyon:spin/key-value.store": crate::kv::KvStore,
         },
     });
 }
 
-use bindings::fermyon::spin::{key_value, variables};
+use bindings::fermyon::spin::{http as legacy_http, http_types as legacy};
+use bindings::fermyon::spin2_0_0::{key_value, variables};
 use bindings::wasi::config::store as config;
 
 /// A component's variables, rendered at load (values may be secret: never
@@ -33,6 +39,8 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> anyhow::Result<()> {
     variables::add_to_linker::<_, HasSelf<HostState>>(linker, |s| s)?;
     key_value::add_to_linker::<_, HasSelf<HostState>>(linker, |s| s)?;
     config::add_to_linker::<_, HasSelf<HostState>>(linker, |s| s)?;
+    legacy_http::add_to_linker::<_, HasSelf<HostState>>(linker, |s| s)?;
+    legacy::add_to_linker::<_, HasSelf<HostState>>(linker, |s| s)?;
     Ok(())
 }
 
@@ -134,5 +142,64 @@ impl HostState {
         self.table
             .get(store)
             .map_err(|e| key_value::Error::Other(e.to_string()))
+    }
+}
+
+impl legacy::Host for HostState {}
+
+impl legacy_http::Host for HostState {
+    async fn send_request(
+        &mut self,
+        req: legacy::Request,
+    ) -> Result<legacy::Response, legacy::HttpError> {
+        use http_body_util::BodyExt;
+        use wasmtime_wasi_http::WasiHttpHooks;
+        let method = match req.method {
+            legacy::Method::Get => http::Method::GET,
+            legacy::Method::Post => http::Method::POST,
+            legacy::Method::Put => http::Method::PUT,
+            legacy::Method::Delete => http::Method::DELETE,
+            legacy::Method::Patch => http::Method::PATCH,
+            legacy::Method::Head => http::Method::HEAD,
+            legacy::Method::Options => http::Method::OPTIONS,
+        };
+        let mut builder = http::Request::builder().method(method).uri(&req.uri);
+        for (name, value) in &req.headers {
+            builder = builder.header(name, value);
+        }
+        let body = http_body_util::Full::new(bytes::Bytes::from(req.body.unwrap_or_default()))
+            .map_err(|e| match e {})
+            .boxed_unsync();
+        let request = builder
+            .body(body)
+            .map_err(|_| legacy::HttpError::InvalidUrl)?;
+        let sending = self
+            .outbound
+            .send_request(request, None, Box::new(async { Ok(()) }));
+        let (response, io) = std::pin::Pin::from(sending).await.map_err(|e| match e {
+            wasmtime_wasi_http::Error::HttpRequestDenied => {
+                legacy::HttpError::DestinationNotAllowed
+            }
+            wasmtime_wasi_http::Error::HttpRequestUriInvalid => legacy::HttpError::InvalidUrl,
+            _ => legacy::HttpError::RequestError,
+        })?;
+        tokio::spawn(std::pin::Pin::from(io));
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .filter_map(|(k, v)| Some((k.to_string(), v.to_str().ok()?.to_owned())))
+            .collect();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|_| legacy::HttpError::RuntimeError)?
+            .to_bytes();
+        Ok(legacy::Response {
+            status,
+            headers: Some(headers),
+            body: Some(body.to_vec()),
+        })
     }
 }

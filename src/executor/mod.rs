@@ -1,6 +1,7 @@
 //! Executors: how a component is called for one request. The executor is
 //! chosen from what the component exports; each kind lives in its own file.
 
+mod inbound_http;
 mod p3;
 mod wagi;
 mod wasi_http;
@@ -26,6 +27,7 @@ use crate::mounts::FilesRoot;
 use crate::outbound_hosts::AllowedHosts;
 use crate::platform::ComponentVariables;
 
+use inbound_http::InboundHttpExecutor;
 pub use p3::{P3Executor, ReuseLimits};
 pub use wagi::WagiExecutor;
 use wagi::WagiInput;
@@ -114,6 +116,7 @@ pub struct LoadedComponent {
 enum Executor {
     WasiHttp(WasiHttpExecutor),
     P3(P3Executor),
+    InboundHttp(InboundHttpExecutor),
     Wagi(WagiExecutor),
 }
 
@@ -145,6 +148,12 @@ impl LoadedComponent {
             Executor::WasiHttp(WasiHttpExecutor::new(linker, component, export)?)
         } else if let Some(export) = exports.iter().find(|e| P3Executor::handles(e)) {
             Executor::P3(P3Executor::new(linker, component, export, reuse.clone())?)
+        } else if exports.iter().any(|e| e == inbound_http::EXPORT) {
+            Executor::InboundHttp(
+                InboundHttpExecutor::new(linker, component).with_context(|| {
+                    format!("component `{id}` exports {}", inbound_http::EXPORT)
+                })?,
+            )
         } else if let Some((export, why)) = exports
             .iter()
             .find_map(|e| not_yet_served(e).map(|why| (e, why)))
@@ -181,6 +190,7 @@ impl LoadedComponent {
         match &self.executor {
             Executor::WasiHttp(e) => e.export(),
             Executor::P3(e) => e.export(),
+            Executor::InboundHttp(_) => inbound_http::EXPORT,
             Executor::Wagi(_) => "wagi (wasi:cli/run)",
         }
     }
@@ -194,6 +204,10 @@ impl LoadedComponent {
     ) -> Result<http::Response<Body>, GuestError> {
         match &self.executor {
             Executor::WasiHttp(e) => {
+                let store = self.store(engine, &env, None)?;
+                e.handle(store, env, request, self.id.clone()).await
+            }
+            Executor::InboundHttp(e) => {
                 let store = self.store(engine, &env, None)?;
                 e.handle(store, env, request, self.id.clone()).await
             }

@@ -107,11 +107,3 @@ fn check_rejects_manifest_version_1() {
         &["spin_manifest_version", "spin doctor"],
     );
 }
-
-#[test]
-fn check_names_an_export_not_served_yet_and_says_what_to_do() {
-    assert_rejected(
-        "spin_manifest_version = 2\n[application]\nname = \"x\"\n\n[[trigger.http]]\nroute = \"/\"\ncomponent = \"old\"\n\n[component.old]\nsource = \"{oldsdk.wasm}\"\n",
-        &["`old`", "fermyon:spin/inbound-http", "spin-sdk 3 or later"],
-    );
-}

@@ -1,8 +1,8 @@
 //! `p3hello` test guest: a wasi:http 0.3 handler (`wasi:http/handler@0.3.2`)
 //! written with the `wasip3` crate, as spin-sdk 6 and later produce. Answers
 //! `200` with `hello from p3 <path>` and counts the requests this instance
-//! has served in the `x-instance-count` header (for instance reuse). Today
-//! it is used by the test that such a component gets a precise load error.
+//! has served in the `x-instance-count` header, so the tests can see
+//! instance reuse.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
