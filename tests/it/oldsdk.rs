@@ -6,19 +6,12 @@
 use std::io::{Read, Write};
 use std::net::TcpListener;
 
-use crate::support::{Daemon, TestApp};
+use crate::support::{Daemon, TestApp, vars};
 
 fn app(allowed: &str) -> TestApp {
     TestApp::new(&format!(
         "spin_manifest_version = 2\n[application]\nname = \"old\"\n\n[[trigger.http]]\nroute = \"/old/...\"\ncomponent = \"old\"\n\n[component.old]\nsource = \"{{oldsdk.wasm}}\"\nallowed_outbound_hosts = [{allowed}]\n"
     ))
-}
-
-fn vars(text: &str) -> std::collections::BTreeMap<String, String> {
-    text.lines()
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect()
 }
 
 #[test]

@@ -312,6 +312,14 @@ pub fn run(args: &[&str]) -> Output {
         .expect("run wasi-httpd")
 }
 
+/// `NAME=value` lines (what the cgi and oldsdk guests print) as a map.
+pub fn vars(text: &str) -> std::collections::BTreeMap<String, String> {
+    text.lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+}
+
 /// One parsed HTTP/1.1 response.
 #[derive(Debug)]
 pub struct Response {

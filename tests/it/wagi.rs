@@ -3,7 +3,7 @@
 //! Spin's X_* variables, argv from `${SCRIPT_NAME} ${ARGS}`, the body on
 //! stdin, and its stdout parsed as a CGI response.
 
-use crate::support::{Daemon, TestApp, run};
+use crate::support::{Daemon, TestApp, run, vars};
 
 const APP: &str = r#"spin_manifest_version = 2
 [application]
@@ -22,13 +22,6 @@ executor = { type = "wagi", argv = "${SCRIPT_NAME} fixed ${ARGS}" }
 [component.cgi]
 source = "{cgi.wasm}"
 "#;
-
-fn vars(text: &str) -> std::collections::BTreeMap<String, String> {
-    text.lines()
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect()
-}
 
 #[test]
 fn wagi_command_gets_cgi_variables_argv_and_stdin() {
