@@ -91,9 +91,7 @@ impl InboundHttpExecutor {
             body: (!body.is_empty()).then(|| body.to_vec()),
         };
         let pre = self.pre.clone();
-        let permit = env.permit;
-        let mut guest = tokio::spawn(async move {
-            let _permit = permit;
+        let answer = super::run_until(env.deadline, env.permit, async move {
             let instance = pre
                 .instantiate_async(&mut store)
                 .await
@@ -103,19 +101,8 @@ impl InboundHttpExecutor {
                 .call_handle_request(&mut store, &guest_request)
                 .await
                 .map_err(super::wasi_http::trap)
-        });
-        let answer = match tokio::time::timeout_at(env.deadline, &mut guest).await {
-            Err(_) => {
-                guest.abort();
-                return Err(GuestError::Timeout);
-            }
-            Ok(Err(join)) => {
-                return Err(GuestError::Trap(anyhow::anyhow!(
-                    "guest task failed: {join}"
-                )));
-            }
-            Ok(Ok(result)) => result?,
-        };
+        })
+        .await?;
         let mut builder = Response::builder().status(answer.status);
         for (name, value) in answer.headers.unwrap_or_default() {
             builder = builder.header(name, value);

@@ -63,6 +63,33 @@ impl std::fmt::Display for GuestError {
     }
 }
 
+/// Runs a guest's whole call in its own task, holding the request's
+/// admission slot, until `deadline`; a guest still running then (spinning,
+/// or blocked in a host call) is cancelled and the answer is a timeout.
+async fn run_until<T: Send + 'static>(
+    deadline: tokio::time::Instant,
+    permit: tokio::sync::OwnedSemaphorePermit,
+    call: impl Future<Output = Result<T, GuestError>> + Send + 'static,
+) -> Result<T, GuestError> {
+    let mut guest = tokio::spawn(async move {
+        let _permit = permit;
+        call.await
+    });
+    match tokio::time::timeout_at(deadline, &mut guest).await {
+        Err(_) => {
+            guest.abort();
+            Err(GuestError::Timeout)
+        }
+        Ok(Err(join)) => Err(task_failed(join)),
+        Ok(Ok(result)) => result,
+    }
+}
+
+/// A guest task that panicked or was cancelled.
+fn task_failed(join: tokio::task::JoinError) -> GuestError {
+    GuestError::Trap(anyhow::anyhow!("guest task failed: {join}"))
+}
+
 /// What one request's guest instance is given besides the request itself.
 pub struct RequestEnv {
     pub request_id: Arc<str>,

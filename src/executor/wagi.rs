@@ -130,9 +130,7 @@ impl WagiExecutor {
         component: Arc<str>,
     ) -> Result<Response<Body>, GuestError> {
         let pre = self.pre.clone();
-        let permit = env.permit;
-        let mut guest = tokio::spawn(async move {
-            let _permit = permit;
+        super::run_until(env.deadline, env.permit, async move {
             let command = pre
                 .instantiate_async(&mut store)
                 .await
@@ -145,18 +143,9 @@ impl WagiExecutor {
                 }
                 Err(error) => Err(super::wasi_http::trap(error)),
             }
-        });
-        match tokio::time::timeout_at(env.deadline, &mut guest).await {
-            Err(_) => {
-                guest.abort();
-                Err(GuestError::Timeout)
-            }
-            Ok(Err(join)) => Err(GuestError::Trap(anyhow::anyhow!(
-                "guest task failed: {join}"
-            ))),
-            Ok(Ok(Err(error))) => Err(error),
-            Ok(Ok(Ok(()))) => Ok(cgi_response(&stdout.contents(), &component)),
-        }
+        })
+        .await?;
+        Ok(cgi_response(&stdout.contents(), &component))
     }
 }
 

@@ -113,9 +113,7 @@ impl WasiHttpExecutor {
             Ok(Err(_)) => match guest.await {
                 Ok(Ok(())) => Err(GuestError::NoResponse),
                 Ok(Err(error)) => Err(error),
-                Err(join) => Err(GuestError::Trap(anyhow::anyhow!(
-                    "guest task failed: {join}"
-                ))),
+                Err(join) => Err(super::task_failed(join)),
             },
         }
     }
