@@ -46,12 +46,6 @@ impl From<&LimitArgs> for Limits {
     }
 }
 
-impl Default for Limits {
-    fn default() -> Self {
-        Limits::from(&LimitArgs::default())
-    }
-}
-
 /// At most `max_concurrent_requests` requests run in guests; up to
 /// `max_pending_requests` more wait for a slot; the rest are refused.
 pub struct Admission {
