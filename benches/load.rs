@@ -71,10 +71,15 @@
 // it as a second, empty bench target.
 #[path = "load/baseline.rs"]
 mod baseline;
+// The tests' harness builds the guests (adding the wasm32-wasip2 target if
+// it is missing); the bench uses only that part of it.
+#[allow(dead_code)]
+#[path = "../tests/it/support.rs"]
+mod support;
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
@@ -119,8 +124,11 @@ fn main() {
     );
 
     let app = tempfile::tempdir().expect("a temporary directory");
-    std::fs::write(app.path().join("spin.toml"), manifest(&guest("hello")))
-        .expect("write spin.toml");
+    std::fs::write(
+        app.path().join("spin.toml"),
+        manifest(&support::wasm("hello")),
+    )
+    .expect("write spin.toml");
     let daemon = Daemon::start(app.path());
     let baseline = baseline::start().expect("start the baseline server");
     let client = tokio::runtime::Builder::new_multi_thread()
@@ -209,27 +217,6 @@ fn setting<T: std::str::FromStr>(name: &str, default: T) -> T {
             .unwrap_or_else(|_| panic!("{name}={text:?} is not a valid number")),
         Err(_) => default,
     }
-}
-
-/// Builds the guest components the way tests/it/support.rs does, and
-/// returns the path of `name`'s `.wasm`. (The wasm32-wasip2 target comes
-/// with rust-toolchain.toml; `rustup target add wasm32-wasip2` if not.)
-fn guest(name: &str) -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/components");
-    let status = Command::new("cargo")
-        .args(["build", "--release", "--target", "wasm32-wasip2"])
-        .arg("--target-dir")
-        .arg(root.join("target"))
-        .current_dir(&root)
-        .env_remove("CARGO_TARGET_DIR")
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .status()
-        .expect("run cargo to build the guest components");
-    assert!(status.success(), "building tests/components failed");
-    let wasm = root.join(format!("target/wasm32-wasip2/release/{name}.wasm"));
-    assert!(wasm.is_file(), "{} was not built", wasm.display());
-    wasm
 }
 
 fn manifest(hello: &Path) -> String {
