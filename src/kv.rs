@@ -51,7 +51,24 @@ impl KvDb {
             .conn
             .lock()
             .map_err(|_| "key-value database unavailable".to_owned())?;
-        f(&conn).map_err(|e| format!("key-value database error: {e}"))
+        f(&conn).map_err(db_error)
+    }
+
+    /// Runs `f` in one immediate transaction: committed if `f` succeeds.
+    fn atomically<T>(
+        &self,
+        f: impl FnOnce(&rusqlite::Transaction) -> Result<T, String>,
+    ) -> Result<T, String> {
+        let mut conn = self
+            .conn
+            .lock()
+            .map_err(|_| "key-value database unavailable".to_owned())?;
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(db_error)?;
+        let value = f(&tx)?;
+        tx.commit().map_err(db_error)?;
+        Ok(value)
     }
 }
 
@@ -83,7 +100,11 @@ impl KvAccess {
     }
 }
 
-/// One open store (the guest's `store` resource).
+/// A key and its value, if it has one.
+pub type KeyValue = (String, Option<Vec<u8>>);
+
+/// One open store (the guest's `store` or `bucket` resource).
+#[derive(Clone)]
 pub struct KvStore {
     db: Arc<KvDb>,
     label: String,
@@ -91,39 +112,89 @@ pub struct KvStore {
 
 impl KvStore {
     pub fn get(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
-        self.db.with(|c| {
-            c.query_row(
-                "SELECT value FROM kv WHERE store = ?1 AND key = ?2",
-                params![self.label, key],
-                |r| r.get(0),
-            )
-            .optional()
-        })
+        self.db.with(|c| get_in(c, &self.label, key))
     }
 
     pub fn set(&self, key: &str, value: &[u8]) -> Result<(), String> {
-        self.db.with(|c| {
-            c.execute(
-                "INSERT INTO kv (store, key, value) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (store, key) DO UPDATE SET value = excluded.value",
-                params![self.label, key, value],
-            )
-            .map(|_| ())
-        })
+        self.db.with(|c| set_in(c, &self.label, key, value))
     }
 
     pub fn delete(&self, key: &str) -> Result<(), String> {
-        self.db.with(|c| {
-            c.execute(
-                "DELETE FROM kv WHERE store = ?1 AND key = ?2",
-                params![self.label, key],
-            )
-            .map(|_| ())
-        })
+        self.db.with(|c| delete_in(c, &self.label, key))
     }
 
     pub fn exists(&self, key: &str) -> Result<bool, String> {
         self.get(key).map(|v| v.is_some())
+    }
+
+    /// Adds `delta` to the counter at `key` (absent counts as 0), stored as
+    /// 8 little-endian bytes as Spin stores it; returns the new value.
+    pub fn increment(&self, key: &str, delta: i64) -> Result<i64, String> {
+        self.db.atomically(|tx| {
+            let current = get_in(tx, &self.label, key).map_err(db_error)?;
+            let base = match current {
+                None => 0,
+                Some(bytes) => i64::from_le_bytes(bytes.as_slice().try_into().map_err(|_| {
+                    format!(
+                        "the value at {key:?} is {} bytes, not an 8-byte little-endian counter",
+                        bytes.len()
+                    )
+                })?),
+            };
+            let next = base
+                .checked_add(delta)
+                .ok_or_else(|| format!("incrementing {key:?} by {delta} overflows"))?;
+            set_in(tx, &self.label, key, &next.to_le_bytes()).map_err(db_error)?;
+            Ok(next)
+        })
+    }
+
+    /// Sets `key` to `value` if its value is still `expected` (`None`:
+    /// absent); says whether it did.
+    pub fn compare_and_swap(
+        &self,
+        key: &str,
+        expected: Option<&[u8]>,
+        value: &[u8],
+    ) -> Result<bool, String> {
+        self.db.atomically(|tx| {
+            if get_in(tx, &self.label, key).map_err(db_error)?.as_deref() != expected {
+                return Ok(false);
+            }
+            set_in(tx, &self.label, key, value).map_err(db_error)?;
+            Ok(true)
+        })
+    }
+
+    /// The values of `keys` (absent ones as `None`), in order.
+    pub fn get_many(&self, keys: Vec<String>) -> Result<Vec<KeyValue>, String> {
+        self.db.atomically(|tx| {
+            keys.into_iter()
+                .map(|key| {
+                    let value = get_in(tx, &self.label, &key).map_err(db_error)?;
+                    Ok((key, value))
+                })
+                .collect()
+        })
+    }
+
+    /// Sets every pair, all or nothing.
+    pub fn set_many(&self, pairs: &[(String, Vec<u8>)]) -> Result<(), String> {
+        self.db.atomically(|tx| {
+            pairs
+                .iter()
+                .try_for_each(|(key, value)| set_in(tx, &self.label, key, value))
+                .map_err(db_error)
+        })
+    }
+
+    /// Deletes every key, all or nothing.
+    pub fn delete_many(&self, keys: &[String]) -> Result<(), String> {
+        self.db.atomically(|tx| {
+            keys.iter()
+                .try_for_each(|key| delete_in(tx, &self.label, key))
+                .map_err(db_error)
+        })
     }
 
     pub fn keys(&self) -> Result<Vec<String>, String> {
@@ -135,4 +206,34 @@ impl KvStore {
             Ok(keys)
         })
     }
+}
+
+fn get_in(c: &Connection, label: &str, key: &str) -> rusqlite::Result<Option<Vec<u8>>> {
+    c.query_row(
+        "SELECT value FROM kv WHERE store = ?1 AND key = ?2",
+        params![label, key],
+        |r| r.get(0),
+    )
+    .optional()
+}
+
+fn set_in(c: &Connection, label: &str, key: &str, value: &[u8]) -> rusqlite::Result<()> {
+    c.execute(
+        "INSERT INTO kv (store, key, value) VALUES (?1, ?2, ?3)
+         ON CONFLICT (store, key) DO UPDATE SET value = excluded.value",
+        params![label, key, value],
+    )
+    .map(|_| ())
+}
+
+fn delete_in(c: &Connection, label: &str, key: &str) -> rusqlite::Result<()> {
+    c.execute(
+        "DELETE FROM kv WHERE store = ?1 AND key = ?2",
+        params![label, key],
+    )
+    .map(|_| ())
+}
+
+fn db_error(e: rusqlite::Error) -> String {
+    format!("key-value database error: {e}")
 }

@@ -1,7 +1,8 @@
 //! Spin's platform interfaces from a spin-sdk 5 guest: component variables
 //! (templates over app variables from defaults, flags, the environment and
 //! systemd credentials) and key-value stores backed by SQLite that survive
-//! a restart; an undeclared store is denied as Spin denies it.
+//! a restart, through `fermyon:spin/key-value` and `wasi:keyvalue`; an
+//! undeclared store is denied as Spin denies it.
 
 use crate::support::{Daemon, TestApp};
 
@@ -45,9 +46,7 @@ fn component_variables_render_app_variables_from_every_provider() {
     );
     assert_eq!(daemon.get("/var/message").text(), "hi, world!");
     assert_eq!(daemon.get("/var/token").text(), "s3cret");
-    let unknown = daemon.get("/var/nope");
-    assert_eq!(unknown.status, 500);
-    assert!(unknown.text().contains("Undefined"), "{}", unknown.text());
+    daemon.get("/var/nope").assert_guest_error("Undefined");
     assert!(
         !daemon.stderr().contains("s3cret"),
         "a secret reached the log"
@@ -59,9 +58,7 @@ fn key_value_data_survives_a_restart_and_stores_are_separate() {
     let app = TestApp::new(APP);
     let args = ["--variable", "name=n", "--variable", "token=t"];
     let daemon = Daemon::start(&app, &args);
-    let put = |d: &Daemon, path: &str, value: &str| {
-        d.raw(&format!("PUT {path} HTTP/1.1\r\nHost: h\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{value}", value.len()))
-    };
+    let put = |d: &Daemon, path: &str, value: &str| d.send("PUT", path, value);
     assert_eq!(
         put(&daemon, "/kv/default/set/colour", "blue").text(),
         "stored"
@@ -84,7 +81,62 @@ fn key_value_data_survives_a_restart_and_stores_are_separate() {
 fn an_undeclared_store_is_access_denied() {
     let app = TestApp::new(APP);
     let daemon = Daemon::start(&app, &["--variable", "name=n", "--variable", "token=t"]);
-    let denied = daemon.get("/kv/secret-store/get/x");
-    assert_eq!(denied.status, 500);
-    assert!(denied.text().contains("AccessDenied"), "{}", denied.text());
+    daemon
+        .get("/kv/secret-store/get/x")
+        .assert_guest_error("AccessDenied");
+}
+
+#[test]
+fn wasi_keyvalue_buckets_are_the_declared_stores() {
+    let app = TestApp::new(APP);
+    let daemon = Daemon::start(&app, &["--variable", "name=n", "--variable", "token=t"]);
+    // One store, whichever interface wrote it.
+    assert_eq!(
+        daemon.send("PUT", "/kv/default/set/colour", "blue").text(),
+        "stored"
+    );
+    assert_eq!(daemon.get("/wkv/default/get/colour").text(), "blue");
+    assert_eq!(
+        daemon.send("PUT", "/wkv/cache/set/size", "xl").text(),
+        "stored"
+    );
+    assert_eq!(daemon.get("/kv/cache/get/size").text(), "xl");
+    assert_eq!(daemon.get("/wkv/default/keys").text(), "colour cursor=None");
+
+    // Atomics: counters start at 0 and go both ways.
+    assert_eq!(
+        daemon.send("POST", "/wkv/default/incr/hits/5", "").text(),
+        "5"
+    );
+    assert_eq!(
+        daemon.send("POST", "/wkv/default/incr/hits/-2", "").text(),
+        "3"
+    );
+    daemon
+        .send("POST", "/wkv/default/incr/colour/1", "")
+        .assert_guest_error("8-byte");
+    // A swap after another writer fails, hands back a fresh cas, and that
+    // one swaps.
+    assert_eq!(
+        daemon
+            .send("PUT", "/wkv/default/cas/colour", "green")
+            .text(),
+        "cas failed, then read Some(\"interloper\") and swapped"
+    );
+    assert_eq!(daemon.get("/wkv/default/get/colour").text(), "green");
+
+    // Batch.
+    assert_eq!(
+        daemon.send("PUT", "/wkv/cache/many", "a=1&b=2").text(),
+        "a=1&b=2&absent=<none>"
+    );
+    assert_eq!(
+        daemon.send("DELETE", "/wkv/cache/many/a,size", "").text(),
+        "deleted"
+    );
+    assert_eq!(daemon.get("/wkv/cache/keys").text(), "b cursor=None");
+
+    daemon
+        .get("/wkv/secret-store/get/x")
+        .assert_guest_error("AccessDenied");
 }

@@ -260,6 +260,17 @@ impl Daemon {
         )
     }
 
+    /// Sends `method path` with `body` (and its Content-Length).
+    pub fn send(&self, method: &str, path: &str, body: &str) -> Response {
+        send(
+            self.addr,
+            &format!(
+                "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            ),
+        )
+    }
+
     pub fn raw(&self, request: &str) -> Response {
         send(self.addr, request)
     }
@@ -338,6 +349,16 @@ impl Response {
 
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// Asserts a 500 whose body (a guest's error text) mentions `needle`.
+    pub fn assert_guest_error(&self, needle: &str) {
+        assert_eq!(self.status, 500, "{}", self.text());
+        assert!(
+            self.text().contains(needle),
+            "{needle:?} not in {}",
+            self.text()
+        );
     }
 
     pub fn json(&self) -> serde_json::Value {

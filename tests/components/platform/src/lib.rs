@@ -4,7 +4,14 @@
 //! - `GET /var/<name>`: `spin_sdk::variables::get(name)` (fermyon:spin/variables);
 //! - `GET /kv/<store>/get/<key>`, `PUT /kv/<store>/set/<key>` (body is the
 //!   value), `GET /kv/<store>/keys`, `DELETE /kv/<store>/<key>`:
-//!   `spin_sdk::key_value::Store` (fermyon:spin/key-value).
+//!   `spin_sdk::key_value::Store` (fermyon:spin/key-value);
+//! - `/wkv/<bucket>/...`: the same through `wasi:keyvalue@0.2.0-draft2`
+//!   (`spin_sdk::wit::wasi::keyvalue`): `GET get/<key>`, `PUT set/<key>`,
+//!   `GET keys` (list-keys), `POST incr/<key>/<delta>` (atomics), `PUT
+//!   cas/<key>` (a compare-and-swap to the body, with the key changed by
+//!   another writer between reading and swapping: answers whether the swap
+//!   failed and what it read then), `PUT many` (batch: body
+//!   `k=v&k=v`, set-many then get-many), `DELETE many/<k>,<k>` (delete-many).
 //!
 //!
 //! Errors are answered `500` with the error's debug text, so tests can read
@@ -22,6 +29,7 @@ fn handle_platform(req: Request) -> anyhow::Result<impl IntoResponse> {
     let answer = match parts.as_slice() {
         ["var", name] => spin_sdk::variables::get(name).map_err(|e| format!("{e:?}")),
         ["kv", store, rest @ ..] => kv(req.method(), store, rest, req.body()),
+        ["wkv", bucket, rest @ ..] => wasi_kv(req.method(), bucket, rest, req.body()),
         _ => Err("unknown path".to_owned()),
     };
     Ok(match answer {
@@ -43,5 +51,64 @@ fn kv(method: &Method, store: &str, rest: &[&str], body: &[u8]) -> Result<String
         (Method::Get, ["keys"]) => store.get_keys().map(|k| k.join(",")).map_err(text),
         (Method::Delete, [key]) => store.delete(key).map(|()| "deleted".to_owned()).map_err(text),
         _ => Err("unknown key-value operation".to_owned()),
+    }
+}
+
+fn wasi_kv(method: &Method, bucket: &str, rest: &[&str], body: &[u8]) -> Result<String, String> {
+    use spin_sdk::wit::wasi::keyvalue::{atomics, batch, store};
+    let text = |e: store::Error| format!("{e:?}");
+    let bucket = store::open(bucket).map_err(text)?;
+    let value = String::from_utf8_lossy(body).into_owned();
+    match (method, rest) {
+        (Method::Get, ["get", key]) => Ok(bucket
+            .get(key)
+            .map_err(text)?
+            .map(|v| String::from_utf8_lossy(&v).into_owned())
+            .unwrap_or_else(|| "<none>".to_owned())),
+        (Method::Put, ["set", key]) => bucket.set(key, body).map(|()| "stored".to_owned()).map_err(text),
+        (Method::Get, ["keys"]) => {
+            let page = bucket.list_keys(None).map_err(text)?;
+            Ok(format!("{} cursor={:?}", page.keys.join(","), page.cursor))
+        }
+        (Method::Post, ["incr", key, delta]) => {
+            let delta: i64 = delta.parse().map_err(|e| format!("bad delta: {e}"))?;
+            atomics::increment(&bucket, key, delta).map(|n| n.to_string()).map_err(text)
+        }
+        (Method::Put, ["cas", key]) => {
+            let cas = atomics::Cas::new(&bucket, key).map_err(text)?;
+            let seen = cas.current().map_err(text)?;
+            // Another writer changes the key before the swap.
+            bucket.set(key, b"interloper").map_err(text)?;
+            match atomics::swap(cas, body) {
+                Ok(()) => Ok(format!("swapped (read {:?})", seen.map(|v| String::from_utf8_lossy(&v).into_owned()))),
+                Err(atomics::CasError::CasFailed(again)) => {
+                    let now = again.current().map_err(text)?.map(|v| String::from_utf8_lossy(&v).into_owned());
+                    atomics::swap(again, body).map_err(|e| format!("{e:?}"))?;
+                    Ok(format!("cas failed, then read {now:?} and swapped"))
+                }
+                Err(atomics::CasError::StoreError(e)) => Err(text(e)),
+            }
+        }
+        (Method::Put, ["many"]) => {
+            let pairs: Vec<(String, Vec<u8>)> = value
+                .split('&')
+                .filter_map(|kv| kv.split_once('='))
+                .map(|(k, v)| (k.to_owned(), v.as_bytes().to_vec()))
+                .collect();
+            batch::set_many(&bucket, &pairs).map_err(text)?;
+            let mut keys: Vec<String> = pairs.into_iter().map(|(k, _)| k).collect();
+            keys.push("absent".to_owned());
+            let got = batch::get_many(&bucket, &keys).map_err(text)?;
+            Ok(got
+                .into_iter()
+                .map(|(k, v)| format!("{k}={}", v.map(|v| String::from_utf8_lossy(&v).into_owned()).unwrap_or_else(|| "<none>".into())))
+                .collect::<Vec<_>>()
+                .join("&"))
+        }
+        (Method::Delete, ["many", keys]) => {
+            let keys: Vec<String> = keys.split(',').map(str::to_owned).collect();
+            batch::delete_many(&bucket, &keys).map(|()| "deleted".to_owned()).map_err(text)
+        }
+        _ => Err("unknown wasi:keyvalue operation".to_owned()),
     }
 }

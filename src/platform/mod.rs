@@ -1,0 +1,131 @@
+//! The Spin platform interfaces a component may import besides WASI and
+//! wasi:http, bound from `wit/`:
+//!
+//! - variables: `fermyon:spin/variables@2.0.0`, `spin:variables@3.0.0`
+//!   (async) and `wasi:config/store@0.2.0-draft-2024-09-27` (here);
+//! - key-value: `fermyon:spin/key-value@2.0.0`, `spin:key-value@3.0.0`
+//!   ([`key_value`]) and `wasi:keyvalue@0.2.0-draft2` ([`wasi_keyvalue`]);
+//! - the old Spin SDK's outbound `fermyon:spin/http` ([`legacy_http`]).
+
+mod key_value;
+mod legacy_http;
+mod wasi_keyvalue;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use wasmtime::component::{Accessor, HasData, HasSelf, Linker};
+
+use crate::host::HostState;
+
+pub(crate) mod bindings {
+    wasmtime::component::bindgen!({
+        path: "wit",
+        world: "wasi-httpd:host/host",
+        imports: {
+            "fermyon:spin/http.send-request": async,
+            // Making the stream and future may fail (a full table): a trap.
+            "spin:key-value/key-value.[method]store.get-keys": trappable,
+        },
+        with: {
+            "fermyon:spin/key-value.store": crate::kv::KvStore,
+            "spin:key-value/key-value.store": crate::kv::KvStore,
+            "wasi:keyvalue/store.bucket": crate::kv::KvStore,
+            "wasi:keyvalue/atomics.cas": super::wasi_keyvalue::Cas,
+        },
+    });
+}
+
+use bindings::fermyon::spin::{http as legacy_http_if, http_types as legacy_types};
+use bindings::fermyon::spin2_0_0::{key_value as key_value_v2, variables};
+use bindings::spin::key_value::key_value as key_value_v3;
+use bindings::spin::variables::variables as variables_v3;
+use bindings::wasi::config::store as config;
+use bindings::wasi::keyvalue::{atomics as wasi_atomics, batch as wasi_batch, store as wasi_store};
+
+/// A component's variables, rendered at load (values may be secret: never
+/// log them).
+pub type ComponentVariables = Arc<BTreeMap<String, String>>;
+
+/// The store data the async (`async func`) platform interfaces reach
+/// through an [`Accessor`].
+pub struct Platform;
+
+impl HasData for Platform {
+    type Data<'a> = &'a mut HostState;
+}
+
+/// Adds the platform interfaces to the linker.
+pub fn add_to_linker(linker: &mut Linker<HostState>) -> anyhow::Result<()> {
+    type Sync = HasSelf<HostState>;
+    variables::add_to_linker::<_, Sync>(linker, |s| s)?;
+    config::add_to_linker::<_, Sync>(linker, |s| s)?;
+    key_value_v2::add_to_linker::<_, Sync>(linker, |s| s)?;
+    wasi_store::add_to_linker::<_, Sync>(linker, |s| s)?;
+    wasi_atomics::add_to_linker::<_, Sync>(linker, |s| s)?;
+    wasi_batch::add_to_linker::<_, Sync>(linker, |s| s)?;
+    legacy_http_if::add_to_linker::<_, Sync>(linker, |s| s)?;
+    legacy_types::add_to_linker::<_, Sync>(linker, |s| s)?;
+    variables_v3::add_to_linker::<_, Platform>(linker, |s| s)?;
+    key_value_v3::add_to_linker::<_, Platform>(linker, |s| s)?;
+    Ok(())
+}
+
+impl HostState {
+    /// The value of variable `name`, as Spin's variables interfaces answer.
+    fn variable(&self, name: String) -> Result<String, variables::Error> {
+        if name.is_empty()
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        {
+            return Err(variables::Error::InvalidName(format!(
+                "{name:?}: variable names are lower-case letters, digits and underscores"
+            )));
+        }
+        self.variables
+            .get(&name)
+            .cloned()
+            .ok_or_else(|| variables::Error::Undefined(format!("no variable for {name:?}")))
+    }
+}
+
+impl config::Host for HostState {
+    fn get(&mut self, key: String) -> Result<Option<String>, config::Error> {
+        Ok(self.variables.get(&key).cloned())
+    }
+
+    fn get_all(&mut self) -> Result<Vec<(String, String)>, config::Error> {
+        Ok(self
+            .variables
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect())
+    }
+}
+
+impl variables::Host for HostState {
+    fn get(&mut self, name: String) -> Result<String, variables::Error> {
+        self.variable(name)
+    }
+}
+
+impl variables_v3::Host for HostState {}
+
+impl<U> variables_v3::HostWithStore<U> for Platform {
+    async fn get(
+        accessor: &Accessor<U, Self>,
+        name: String,
+    ) -> Result<String, variables_v3::Error> {
+        use variables::Error as V2;
+        use variables_v3::Error as V3;
+        accessor
+            .with(|mut access| access.get().variable(name))
+            .map_err(|e| match e {
+                V2::InvalidName(m) => V3::InvalidName(m),
+                V2::Undefined(m) => V3::Undefined(m),
+                V2::Provider(m) => V3::Provider(m),
+                V2::Other(m) => V3::Other(m),
+            })
+    }
+}
