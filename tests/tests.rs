@@ -27,6 +27,8 @@ mod p3;
 mod platform;
 #[path = "it/routing.rs"]
 mod routing;
+#[path = "it/sdk7.rs"]
+mod sdk7;
 #[path = "it/serve.rs"]
 mod serve;
 #[path = "it/systemd_e2e.rs"]

@@ -100,7 +100,7 @@ impl InboundHttpExecutor {
                 .fermyon_spin_inbound_http()
                 .call_handle_request(&mut store, &guest_request)
                 .await
-                .map_err(super::wasi_http::trap)
+                .map_err(super::trap)
         })
         .await?;
         let mut builder = Response::builder().status(answer.status);

@@ -3,6 +3,7 @@
 
 mod inbound_http;
 mod p3;
+mod unprovided;
 mod wagi;
 mod wasi_http;
 
@@ -85,6 +86,24 @@ async fn run_until<T: Send + 'static>(
     }
 }
 
+/// A guest failure; an epoch interruption means the deadline passed.
+fn trap(error: wasmtime::Error) -> GuestError {
+    if error.downcast_ref::<wasmtime::Trap>() == Some(&wasmtime::Trap::Interrupt) {
+        GuestError::Timeout
+    } else {
+        GuestError::Trap(anyhow::anyhow!(error_text(&error)))
+    }
+}
+
+/// A guest error for the log: what went wrong first, then where in the
+/// guest (the wasm backtrace), rather than the backtrace first.
+fn error_text(error: &wasmtime::Error) -> String {
+    match error.downcast_ref::<wasmtime::WasmBacktrace>() {
+        Some(trace) => format!("{}\n{trace}", error.root_cause()),
+        None => format!("{error:#}"),
+    }
+}
+
 /// A guest task that panicked or was cancelled.
 fn task_failed(join: tokio::task::JoinError) -> GuestError {
     GuestError::Trap(anyhow::anyhow!("guest task failed: {join}"))
@@ -159,6 +178,22 @@ impl LoadedComponent {
         wagi: Option<&crate::manifest::WagiExecutor>,
         reuse: &ReuseLimits,
     ) -> Result<Self> {
+        let stubbed;
+        let linker = if linker.substituted_component_type(component).is_ok() {
+            linker
+        } else {
+            let (own, unprovided) = unprovided::stubbed_linker(engine, component, define_host)?;
+            if !unprovided.is_empty() {
+                tracing::warn!(
+                    component = %id,
+                    interfaces = %unprovided.join(", "),
+                    "the component imports interfaces Spin provides and wasi-httpd does not; \
+                     it is served, and requests that call them get 500"
+                );
+            }
+            stubbed = own;
+            &stubbed
+        };
         let exports: Vec<String> = component
             .component_type()
             .exports(engine)
@@ -387,10 +422,15 @@ fn not_yet_served(export: &str) -> Option<&'static str> {
 /// and key-value interfaces.
 pub fn linker(engine: &Engine) -> Result<Linker<HostState>> {
     let mut linker = Linker::new(engine);
-    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
-    wasmtime_wasi::p3::add_to_linker(&mut linker)?;
-    wasmtime_wasi_http::p3::add_to_linker(&mut linker)?;
-    crate::platform::add_to_linker(&mut linker)?;
+    define_host(&mut linker)?;
     Ok(linker)
+}
+
+fn define_host(linker: &mut Linker<HostState>) -> Result<()> {
+    wasmtime_wasi::p2::add_to_linker_async(linker)?;
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(linker)?;
+    wasmtime_wasi::p3::add_to_linker(linker)?;
+    wasmtime_wasi_http::p3::add_to_linker(linker)?;
+    crate::platform::add_to_linker(linker)?;
+    Ok(())
 }

@@ -107,7 +107,7 @@ impl P3Executor {
             Err(_) => Err(GuestError::Timeout),
             Ok(Ok(response)) => Ok(response.map(|body| body.map_err(Into::into).boxed_unsync())),
             Ok(Err(error)) if error.is::<ExpirationError>() => Err(GuestError::Timeout),
-            Ok(Err(error)) => Err(super::wasi_http::trap(error)),
+            Ok(Err(error)) => Err(super::trap(error)),
         }
     }
 }
@@ -186,7 +186,7 @@ impl WorkerState for Worker {
 
     fn drop(&self, _store: Store<HostState>, result: wasmtime::Result<()>) {
         if let Err(error) = result {
-            tracing::error!(error = %format!("{error:#}"), "wasi:http 0.3 instance ended with an error");
+            tracing::error!(error = %super::error_text(&error), "wasi:http 0.3 instance ended with an error");
         }
     }
 }

@@ -141,7 +141,7 @@ impl WagiExecutor {
                     tracing::warn!("WAGI command exited with an error status");
                     Ok(())
                 }
-                Err(error) => Err(super::wasi_http::trap(error)),
+                Err(error) => Err(super::trap(error)),
             }
         })
         .await?;

@@ -87,7 +87,7 @@ impl WasiHttpExecutor {
                 .wasi_http_incoming_handler()
                 .call_handle(&mut store, req, out)
                 .await
-                .map_err(trap)
+                .map_err(super::trap)
         });
         let request_id = env.request_id;
         match tokio::time::timeout_at(env.deadline, rx).await {
@@ -116,14 +116,5 @@ impl WasiHttpExecutor {
                 Err(join) => Err(super::task_failed(join)),
             },
         }
-    }
-}
-
-/// A guest failure; an epoch interruption means the deadline passed.
-pub(super) fn trap(error: wasmtime::Error) -> GuestError {
-    if error.downcast_ref::<wasmtime::Trap>() == Some(&wasmtime::Trap::Interrupt) {
-        GuestError::Timeout
-    } else {
-        GuestError::Trap(error.into())
     }
 }

@@ -1,0 +1,67 @@
+//! `sdk7` test guest, written with `spin-sdk` 7 as current Spin apps are: a
+//! wasi:http 0.3 service (`#[http_service]`) using the async platform
+//! interfaces `spin:variables/variables@3.0.0` and
+//! `spin:key-value/key-value@3.0.0`, and importing
+//! `spin:sqlite/sqlite@3.1.0`, which wasi-httpd does not provide:
+//!
+//! - `GET /var/<name>`: the variable's value;
+//! - `GET /kv/<store>/get/<key>`, `PUT /kv/<store>/set/<key>` (body is the
+//!   value), `GET /kv/<store>/keys` (comma-separated, sorted),
+//!   `DELETE /kv/<store>/<key>`;
+//! - `GET /sqlite`: opens the default SQLite database (the host traps);
+//! - anything else: `200 sdk7 ok`, without touching sqlite.
+//!
+//! Errors are answered `500` with the error's debug text.
+
+use spin_sdk::http::{IntoResponse, Method, Request};
+use spin_sdk::http_service;
+use spin_sdk::key_value::Store;
+
+#[http_service]
+async fn handle_sdk7(req: Request) -> impl IntoResponse {
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let answer = match parts.as_slice() {
+        ["var", name] => spin_sdk::variables::get(*name).await.map_err(|e| format!("{e:?}")),
+        ["kv", store, rest @ ..] => {
+            let body = body_bytes(req).await;
+            kv(&method, store, rest, body).await
+        }
+        ["sqlite"] => spin_sdk::sqlite::Connection::open_default()
+            .await
+            .map(|_| "opened".to_owned())
+            .map_err(|e| format!("{e:?}")),
+        _ => Ok("sdk7 ok".to_owned()),
+    };
+    match answer {
+        Ok(body) => (spin_sdk::http::StatusCode::OK, body),
+        Err(error) => (spin_sdk::http::StatusCode::INTERNAL_SERVER_ERROR, error),
+    }
+}
+
+async fn body_bytes(req: Request) -> Vec<u8> {
+    use spin_sdk::http::body::IncomingBodyExt;
+    req.into_body().bytes().await.map(|b| b.to_vec()).unwrap_or_default()
+}
+
+async fn kv(method: &Method, store: &str, rest: &[&str], body: Vec<u8>) -> Result<String, String> {
+    let store = Store::open(store).await.map_err(|e| format!("{e:?}"))?;
+    let text = |e: spin_sdk::key_value::Error| format!("{e:?}");
+    match (method, rest) {
+        (&Method::GET, ["get", key]) => Ok(store
+            .get(key)
+            .await
+            .map_err(text)?
+            .map(|v| String::from_utf8_lossy(&v).into_owned())
+            .unwrap_or_else(|| "<none>".to_owned())),
+        (&Method::PUT, ["set", key]) => store.set(key, body).await.map(|()| "stored".to_owned()).map_err(text),
+        (&Method::GET, ["keys"]) => {
+            let mut keys = store.get_keys().await.collect().await.map_err(text)?;
+            keys.sort();
+            Ok(keys.join(","))
+        }
+        (&Method::DELETE, [key]) => store.delete(key).await.map(|()| "deleted".to_owned()).map_err(text),
+        _ => Err("unknown key-value operation".to_owned()),
+    }
+}
