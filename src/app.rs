@@ -244,14 +244,21 @@ impl Loader {
         let reused = cached.is_some();
         let component = match cached {
             Some(component) => component,
-            None => Component::new(&self.engine, &bytes).map_err(|e| {
-                anyhow::anyhow!(
-                    "`{key}`: {} is not a valid WebAssembly component: {e:#}; build it for \
-                     wasm32-wasip2 (or componentize a wasip1 module) so that it exports \
-                     wasi:http/incoming-handler",
-                    spec.source.display()
-                )
-            })?,
+            None => {
+                let source = spec.source.display();
+                let binary = crate::componentize::componentize_if_module(&bytes)
+                    .with_context(|| format!("`{key}`: {source}"))?;
+                if let std::borrow::Cow::Owned(_) = binary {
+                    tracing::info!(component = %spec.id, "made the core WebAssembly module a component with the WASI preview 1 adapter");
+                }
+                Component::new(&self.engine, &binary).map_err(|e| {
+                    anyhow::anyhow!(
+                        "`{key}`: {source} is not a valid WebAssembly component: {e:#}; build \
+                         it for wasm32-wasip2 or wasm32-wasip1 so that it exports an HTTP \
+                         handler such as wasi:http/incoming-handler"
+                    )
+                })?
+            }
         };
         let files = mounts::prepare(&spec.id, &spec.files, staging)
             .with_context(|| format!("`component.{}.files`", spec.id))?;

@@ -19,8 +19,8 @@
 //! and drains on SIGTERM.
 //!
 //! Loading: [`manifest`] parses and validates spin.toml, [`app`] compiles it
-//! into a servable generation (files laid out by [`mounts`]) against the
-//! [`engine`], resolving [`variables`] and each component's
+//! into a servable generation (core modules made components by
+//! [`componentize`], files laid out by [`mounts`]) against the [`engine`], resolving [`variables`] and each component's
 //! [`outbound_hosts`] (outgoing requests go through [`outbound_client`]). [`cli`] declares the command line, [`logging`] sets up
 //! journald or stderr logs, [`route_table`] prints the start-up table, [`app_build`] runs the
 //! components' build commands for `--build`.
@@ -28,6 +28,7 @@
 pub mod app;
 pub mod app_build;
 pub mod cli;
+pub mod componentize;
 pub mod conn_io;
 pub mod daemon;
 pub mod engine;

@@ -17,6 +17,8 @@ mod guests;
 mod headers;
 #[path = "it/lifecycle.rs"]
 mod lifecycle;
+#[path = "it/modules.rs"]
+mod modules;
 #[path = "it/oldsdk.rs"]
 mod oldsdk;
 #[path = "it/outbound.rs"]

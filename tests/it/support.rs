@@ -11,38 +11,52 @@ use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_wasi-httpd");
 
+/// Guests also built for wasm32-wasip1, as core modules (the way Spin 3's
+/// templates and WAGI programs build), to test componentizing at load.
+const WASIP1_GUESTS: &[&str] = &["spinsdk", "cgi"];
+
 /// The directory holding the built guest `.wasm` files. Builds them (and
-/// adds the wasm32-wasip2 target if it is missing) the first time; fails
-/// loudly when that is impossible.
+/// adds the wasm32-wasip2 and wasm32-wasip1 targets if they are missing)
+/// the first time; fails loudly when that is impossible. The wasip1 core
+/// modules are in `wasip1/` under it.
 pub fn components_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/components");
-        ensure_wasm_target();
-        let status = Command::new("cargo")
-            .args([
-                "build",
-                "--release",
-                "--target",
-                "wasm32-wasip2",
-                "--target-dir",
-            ])
-            .arg(root.join("target"))
-            .current_dir(&root)
-            .env_remove("CARGO_TARGET_DIR")
-            .env_remove("RUSTFLAGS")
-            .env_remove("CARGO_ENCODED_RUSTFLAGS")
-            .status()
-            .expect("cannot run cargo to build the guest components");
-        assert!(
-            status.success(),
-            "building tests/components for wasm32-wasip2 failed"
-        );
-        root.join("target/wasm32-wasip2/release")
+        build_guests(&root, "wasm32-wasip2", &[]);
+        build_guests(&root, "wasm32-wasip1", WASIP1_GUESTS);
+        let dir = root.join("target/wasm32-wasip2/release");
+        let wasip1 = dir.join("wasip1");
+        std::fs::create_dir_all(&wasip1).expect("create the wasip1 guest directory");
+        for guest in WASIP1_GUESTS {
+            let built = root.join(format!("target/wasm32-wasip1/release/{guest}.wasm"));
+            std::fs::copy(&built, wasip1.join(format!("{guest}.wasm")))
+                .unwrap_or_else(|e| panic!("copy {}: {e}", built.display()));
+        }
+        dir
     })
 }
 
-fn ensure_wasm_target() {
+/// Builds the guest workspace (or just `packages`) for `target`.
+fn build_guests(root: &Path, target: &str, packages: &[&str]) {
+    ensure_wasm_target(target);
+    let status = Command::new("cargo")
+        .args(["build", "--release", "--target", target, "--target-dir"])
+        .arg(root.join("target"))
+        .args(packages.iter().flat_map(|p| ["-p", p]))
+        .current_dir(root)
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .status()
+        .expect("cannot run cargo to build the guest components");
+    assert!(
+        status.success(),
+        "building tests/components for {target} failed"
+    );
+}
+
+fn ensure_wasm_target(target: &str) {
     let installed = Command::new("rustup")
         .args(["target", "list", "--installed"])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
@@ -50,16 +64,16 @@ fn ensure_wasm_target() {
         .map(|o| {
             String::from_utf8_lossy(&o.stdout)
                 .lines()
-                .any(|l| l.trim() == "wasm32-wasip2")
+                .any(|l| l.trim() == target)
         })
         .unwrap_or(false);
     if !installed {
         let status = Command::new("rustup")
-            .args(["target", "add", "wasm32-wasip2"])
+            .args(["target", "add", target])
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .status()
-            .expect("cannot run rustup to add the wasm32-wasip2 target");
-        assert!(status.success(), "`rustup target add wasm32-wasip2` failed");
+            .expect("cannot run rustup to add a wasm target");
+        assert!(status.success(), "`rustup target add {target}` failed");
     }
 }
 
@@ -99,7 +113,8 @@ pub fn ensure_tool(tool: &str, package: &str) {
     );
 }
 
-/// Absolute path of a built guest, e.g. `wasm("echo")`.
+/// Absolute path of a built guest, e.g. `wasm("echo")`, or
+/// `wasm("wasip1/cgi")` for a core-module build.
 pub fn wasm(name: &str) -> PathBuf {
     let path = components_dir().join(format!("{name}.wasm"));
     assert!(
