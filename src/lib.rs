@@ -11,8 +11,9 @@
 //!   Spin's request headers, static responses, the access log, and the
 //!   [`limits`] (admission, body size, deadlines);
 //! - [`executor`]: the component call (one fresh instance per request) with
-//!   its store data from [`host`], guest output from [`guest_output`], and
-//!   Spin's variables and key-value interfaces from [`platform`] and [`kv`].
+//!   its store data from [`host`], guest output from [`guest_output`],
+//!   Spin's variables and key-value interfaces from [`platform`] and [`kv`],
+//!   and the 2023 release candidates of WASI 0.2 from [`wasi_rc`].
 //!
 //! Lifecycle: [`daemon`] loads, signals readiness and status through
 //! [`systemd`], reloads on SIGHUP into the [`state`] every request shares,
@@ -53,3 +54,4 @@ pub mod state;
 pub mod systemd;
 pub mod tls;
 pub mod variables;
+pub mod wasi_rc;

@@ -27,6 +27,8 @@ mod outbound;
 mod p3;
 #[path = "it/platform.rs"]
 mod platform;
+#[path = "it/rc.rs"]
+mod rc;
 #[path = "it/routing.rs"]
 mod routing;
 #[path = "it/sdk7.rs"]

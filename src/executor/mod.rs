@@ -405,7 +405,7 @@ fn not_yet_served(export: &str) -> Option<&'static str> {
         )
     } else if export.starts_with("wasi:http/incoming-handler@0.2.0-rc-") {
         Some(
-            "a pre-release of wasi:http 0.2 (spin-sdk 2.x), which wasi-httpd does not serve yet; rebuild with spin-sdk 3 or later",
+            "a release candidate of wasi:http 0.2 other than the 2023-10-18 and 2023-11-10 ones wasi-httpd serves; rebuild against wasi:http 0.2.0 or later",
         )
     } else if export.starts_with("fermyon:spin/inbound-http") {
         Some(
@@ -432,5 +432,7 @@ fn define_host(linker: &mut Linker<HostState>) -> Result<()> {
     wasmtime_wasi::p3::add_to_linker(linker)?;
     wasmtime_wasi_http::p3::add_to_linker(linker)?;
     crate::platform::add_to_linker(linker)?;
+    crate::wasi_rc::add_to_linker(linker)?;
+    linker.allow_shadowing(false);
     Ok(())
 }

@@ -1,16 +1,18 @@
-//! The executor for components exporting `wasi:http/incoming-handler@0.2.x`:
-//! one fresh instance per request, the response streamed while the guest
-//! keeps writing its body.
+//! The executor for components exporting `wasi:http/incoming-handler@0.2.x`
+//! (or one of its 2023 release candidates, whose `handle` has the same
+//! type; their imports come from [`crate::wasi_rc`]): one fresh instance
+//! per request, the response streamed while the guest keeps writing its
+//! body.
 
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use http_body_util::BodyExt;
 use wasmtime::Store;
-use wasmtime::component::{Component, Linker};
+use wasmtime::component::{Component, ComponentExportIndex, InstancePre, Linker, Resource};
 use wasmtime_wasi_http::WasiHttpView;
-use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
+use wasmtime_wasi_http::p2::types::{HostIncomingRequest, HostResponseOutparam};
 
 use super::{GuestError, RequestBody, RequestEnv};
 use crate::host::HostState;
@@ -18,29 +20,40 @@ use crate::http::Body;
 
 const EXPORT_PREFIX: &str = "wasi:http/incoming-handler@0.2.";
 
+/// The export's `handle(incoming-request, response-outparam)`.
+type Handle = (
+    Resource<HostIncomingRequest>,
+    Resource<HostResponseOutparam>,
+);
+
 pub struct WasiHttpExecutor {
-    pre: ProxyPre<HostState>,
+    pre: InstancePre<HostState>,
+    handle: ComponentExportIndex,
     export: String,
 }
 
 impl WasiHttpExecutor {
-    /// True for the exports this executor serves: every 0.2.x release.
+    /// True for the exports this executor serves: every 0.2.x release and
+    /// the 2023 release candidates.
     pub fn handles(export: &str) -> bool {
         export
             .strip_prefix(EXPORT_PREFIX)
             .is_some_and(|patch| !patch.contains('-'))
+            || crate::wasi_rc::INCOMING_HANDLERS.contains(&export)
     }
 
     pub fn new(linker: &Linker<HostState>, component: &Component, export: &str) -> Result<Self> {
-        let instance_pre = linker
+        let pre = linker
             .instantiate_pre(component)
             .map_err(anyhow::Error::from)
             .context("cannot link the component's imports")?;
-        let pre = ProxyPre::new(instance_pre)
-            .map_err(anyhow::Error::from)
+        let handle = component
+            .get_export_index(None, export)
+            .and_then(|interface| component.get_export_index(Some(&interface), "handle"))
             .with_context(|| format!("cannot find the `{export}` handle function"))?;
         Ok(Self {
             pre,
+            handle,
             export: export.to_owned(),
         })
     }
@@ -73,19 +86,21 @@ impl WasiHttpExecutor {
             (req, out)
         };
         let pre = self.pre.clone();
+        let handle = self.handle;
         let permit = env.permit;
         // The guest runs in its own task: it goes on writing the body after
         // the response head has been handed to hyper. It holds the request's
         // admission slot until it is done.
         let mut guest = tokio::spawn(async move {
             let _permit = permit;
-            let proxy = pre
+            let instance = pre
                 .instantiate_async(&mut store)
                 .await
                 .map_err(|e| GuestError::Instantiate(e.into()))?;
-            proxy
-                .wasi_http_incoming_handler()
-                .call_handle(&mut store, req, out)
+            let call = instance
+                .get_typed_func::<Handle, ()>(&mut store, handle)
+                .map_err(|e| GuestError::Instantiate(e.into()))?;
+            call.call_async(&mut store, (req, out))
                 .await
                 .map_err(super::trap)
         });

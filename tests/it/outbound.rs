@@ -4,32 +4,7 @@
 //! variables in allowed hosts from flags, the environment and systemd
 //! credentials.
 
-use std::io::{Read, Write};
-use std::net::TcpListener;
-
-use crate::support::{Daemon, TestApp, run};
-
-/// A one-thread HTTP server on 127.0.0.1 answering `upstream <path>`.
-fn upstream() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut buf = [0u8; 4096];
-            let n = stream.read(&mut buf).unwrap_or(0);
-            let head = String::from_utf8_lossy(&buf[..n]);
-            let path = head.split_whitespace().nth(1).unwrap_or("?").to_owned();
-            let body = format!("upstream {path}");
-            let _ = write!(
-                stream,
-                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-        }
-    });
-    port
-}
+use crate::support::{Daemon, TestApp, run, upstream};
 
 fn app(allowed: &str, variables: &str) -> TestApp {
     TestApp::new(&format!(

@@ -13,7 +13,7 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_wasi-httpd");
 
 /// Guests also built for wasm32-wasip1, as core modules (the way Spin 3's
 /// templates and WAGI programs build), to test componentizing at load.
-const WASIP1_GUESTS: &[&str] = &["spinsdk", "cgi"];
+const WASIP1_GUESTS: &[&str] = &["spinsdk", "cgi", "sdk2"];
 
 /// The directory holding the built guest `.wasm` files. Builds them (and
 /// adds the wasm32-wasip2 and wasm32-wasip1 targets if they are missing)
@@ -484,4 +484,27 @@ fn read_response(reader: &mut impl BufRead) -> Response {
         headers,
         body,
     }
+}
+
+/// A one-thread HTTP server on 127.0.0.1 answering `upstream <path>`; the
+/// port it listens on.
+pub fn upstream() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut buf = [0u8; 4096];
+            let n = stream.read(&mut buf).unwrap_or(0);
+            let head = String::from_utf8_lossy(&buf[..n]);
+            let path = head.split_whitespace().nth(1).unwrap_or("?").to_owned();
+            let body = format!("upstream {path}");
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    port
 }
