@@ -1,8 +1,10 @@
 //! Components built against the 2023 release candidates of WASI 0.2, which
 //! wasmtime 48 does not serve and Spin does: a spin-sdk 2.2 app
 //! (`wasi:http@0.2.0-rc-2023-10-18`), as `spin build` made it (a wasip1
-//! core module) and as a component; requests, bodies, headers, variables
-//! and outbound HTTP under `allowed_outbound_hosts`.
+//! core module) and as a component, and a component bound to
+//! `wasi:http@0.2.0-rc-2023-11-10`; requests, bodies, trailers, headers,
+//! variables, request options in milliseconds, and outbound HTTP under
+//! `allowed_outbound_hosts`.
 
 use crate::support::{Daemon, TestApp, upstream};
 
@@ -67,4 +69,33 @@ fn a_spin_sdk_2_component_is_served() {
     let hello = daemon.get("/hello");
     assert_eq!(hello.status, 200, "{}", hello.text());
     assert_eq!(hello.text(), "hello from spin-sdk 2 /hello");
+}
+
+#[test]
+fn a_2023_11_10_component_is_served() {
+    let port = upstream();
+    let app = TestApp::new(&format!(
+        "spin_manifest_version = 2\n[application]\nname = \"rc\"\n\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"rc\"\n\n[component.rc]\nsource = \"{{rc1110.wasm}}\"\nallowed_outbound_hosts = [\"http://127.0.0.1:{port}\"]\n"
+    ));
+    let daemon = Daemon::start(&app, &[]);
+    let hello = daemon.get("/hello");
+    assert_eq!(hello.status, 200, "{}", hello.text());
+    assert_eq!(hello.header("x-rc"), Some("2023-11-10"));
+    assert_eq!(hello.text(), "hello from rc 2023-11-10 /hello");
+    // The body, then `future-trailers.get` in the candidate's shape.
+    assert_eq!(
+        daemon.send("POST", "/body", "twelve bytes").text(),
+        "12 bytes, trailers: none"
+    );
+    // `*-timeout-ms` are milliseconds (0.2's are nanoseconds): set 1500,
+    // read 1500; a 5000 ms first-byte timeout lets the upstream answer.
+    assert_eq!(
+        daemon.get("/timeout?1500").text(),
+        "connect-timeout-ms=Some(1500)"
+    );
+    let fetched = daemon.get(&format!("/outbound?http://127.0.0.1:{port}/up"));
+    assert_eq!(fetched.text(), "200 upstream /up");
+    let denied = daemon.get(&format!("/outbound?http://127.0.0.1:{}/up", upstream()));
+    assert_eq!(denied.status, 502);
+    assert_eq!(denied.text(), "ErrorCode::HttpRequestDenied");
 }
