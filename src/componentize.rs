@@ -78,3 +78,59 @@ fn module_shape(bytes: &[u8]) -> Result<Option<ModuleShape>> {
     }
     Ok(Some(shape))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A core module: the header, then (if `start`) an empty function and a
+    /// memory exported as `_start` and `memory`, then a custom section.
+    fn module(start: bool, custom: Option<&str>) -> Vec<u8> {
+        let mut m = b"\0asm\x01\0\0\0".to_vec();
+        if start {
+            m.extend([1, 4, 1, 0x60, 0, 0]); // type section: () -> ()
+            m.extend([3, 2, 1, 0]); // function section: one of type 0
+            m.extend([5, 3, 1, 0, 1]); // memory section: one memory of 1 page
+            m.extend([7, 19, 2, 6]); // export section: two exports
+            m.extend(b"_start");
+            m.extend([0, 0, 6]); // function 0
+            m.extend(b"memory");
+            m.extend([2, 0]); // memory 0
+            m.extend([10, 4, 1, 2, 0, 0x0b]); // code: empty body
+        }
+        if let Some(name) = custom {
+            let mut body = vec![name.len() as u8];
+            body.extend(name.as_bytes());
+            m.push(0);
+            m.push(body.len() as u8);
+            m.extend(body);
+        }
+        m
+    }
+
+    #[test]
+    fn components_pass_through_and_modules_are_classified() {
+        let component = b"\0asm\x0d\0\x01\0";
+        assert!(matches!(
+            componentize_if_module(component).unwrap(),
+            Cow::Borrowed(_)
+        ));
+        let shape = module_shape(&module(true, None)).unwrap().unwrap();
+        assert!(shape.exports_start && !shape.has_component_metadata);
+        let shape = module_shape(&module(false, Some("component-type:x")))
+            .unwrap()
+            .unwrap();
+        assert!(shape.has_component_metadata && !shape.exports_start);
+    }
+
+    #[test]
+    fn a_command_module_becomes_a_component_and_a_bare_one_is_refused() {
+        let command = module(true, None);
+        let made = componentize_if_module(&command).unwrap();
+        assert!(module_shape(&made).unwrap().is_none(), "not a component");
+        let refused = componentize_if_module(&module(false, None)).unwrap_err();
+        assert!(format!("{refused:#}").contains("Spin 1 SDK"), "{refused:#}");
+        let garbage = componentize_if_module(b"not wasm").unwrap_err();
+        assert!(format!("{garbage:#}").contains("not a valid WebAssembly"));
+    }
+}

@@ -237,3 +237,60 @@ fn delete_in(c: &Connection, label: &str, key: &str) -> rusqlite::Result<()> {
 fn db_error(e: rusqlite::Error) -> String {
     format!("key-value database error: {e}")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store(label: &str) -> (tempfile::TempDir, KvStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let access = KvAccess {
+            db: Some(KvDb::open(dir.path()).unwrap()),
+            labels: Arc::new(vec![label.to_owned()]),
+        };
+        let store = access.open(label).ok().expect("declared label opens");
+        (dir, store)
+    }
+
+    #[test]
+    fn counters_are_little_endian_i64_starting_at_zero() {
+        let (_dir, s) = store("default");
+        assert_eq!(s.increment("n", 5), Ok(5));
+        assert_eq!(s.increment("n", -7), Ok(-2));
+        assert_eq!(s.get("n").unwrap(), Some((-2i64).to_le_bytes().to_vec()));
+        s.set("text", b"abc").unwrap();
+        assert!(s.increment("text", 1).unwrap_err().contains("8-byte"));
+        s.set("max", &i64::MAX.to_le_bytes()).unwrap();
+        assert!(s.increment("max", 1).unwrap_err().contains("overflows"));
+        assert_eq!(s.get("max").unwrap(), Some(i64::MAX.to_le_bytes().to_vec()));
+    }
+
+    #[test]
+    fn compare_and_swap_needs_the_value_unchanged() {
+        let (_dir, s) = store("default");
+        assert_eq!(s.compare_and_swap("k", None, b"first"), Ok(true));
+        assert_eq!(s.compare_and_swap("k", None, b"again"), Ok(false));
+        assert_eq!(s.compare_and_swap("k", Some(b"first"), b"second"), Ok(true));
+        assert_eq!(s.get("k").unwrap(), Some(b"second".to_vec()));
+    }
+
+    #[test]
+    fn batches_and_labels() {
+        let (dir, s) = store("a");
+        s.set_many(&[("x".into(), b"1".to_vec()), ("y".into(), b"2".to_vec())])
+            .unwrap();
+        assert_eq!(
+            s.get_many(vec!["y".into(), "z".into()]).unwrap(),
+            vec![("y".into(), Some(b"2".to_vec())), ("z".into(), None)]
+        );
+        s.delete_many(&["x".into()]).unwrap();
+        assert_eq!(s.keys().unwrap(), vec!["y".to_owned()]);
+        let access = KvAccess {
+            db: Some(KvDb::open(dir.path()).unwrap()),
+            labels: Arc::new(vec!["a".into(), "b".into()]),
+        };
+        let other = access.open("b").ok().unwrap();
+        assert_eq!(other.keys().unwrap(), Vec::<String>::new());
+        assert!(matches!(access.open("c"), Err(OpenError::NotDeclared)));
+    }
+}
