@@ -2,6 +2,7 @@
 //! responses and compiled, pre-instantiated components. A reload builds a
 //! new generation beside the old one and swaps it in whole.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -19,6 +20,7 @@ use crate::mounts;
 use crate::outbound_hosts::AllowedHosts;
 use crate::router::{ParsedRoute, RouteWarning, Router};
 use crate::variables::{self, Providers, Resolved, VariableSpec};
+use crate::wasi_rc::p3_candidate;
 
 /// What a trigger answers with.
 pub enum Target {
@@ -248,8 +250,17 @@ impl Loader {
                 let source = spec.source.display();
                 let binary = crate::componentize::componentize_if_module(&bytes)
                     .with_context(|| format!("`{key}`: {source}"))?;
-                if let std::borrow::Cow::Owned(_) = binary {
+                if let Cow::Owned(_) = binary {
                     tracing::info!(component = %spec.id, "made the core WebAssembly module a component with the WASI preview 1 adapter");
+                }
+                let binary = p3_candidate::as_release(&binary)
+                    .with_context(|| format!("`{key}`: {source}"))?;
+                if let Cow::Owned(_) = binary {
+                    tracing::info!(
+                        component = %spec.id,
+                        "the component uses wasi {}, served as the identical 0.3.0",
+                        p3_candidate::CANDIDATE
+                    );
                 }
                 Component::new(&self.engine, &binary).map_err(|e| {
                     anyhow::anyhow!(

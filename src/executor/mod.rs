@@ -401,7 +401,7 @@ impl StateRecipe {
 fn not_yet_served(export: &str) -> Option<&'static str> {
     if export.starts_with("wasi:http/handler@0.3.0-rc-") {
         Some(
-            "a release candidate of wasi:http 0.3, which wasmtime 48 cannot link; rebuild against wasi:http 0.3.0 or later",
+            "a release candidate of wasi:http 0.3 that differs from 0.3.0 (only 0.3.0-rc-2026-03-15, spin-sdk 6, is served, as 0.3.0), which wasmtime 48 cannot link; rebuild against wasi:http 0.3.0 or later",
         )
     } else if export.starts_with("wasi:http/incoming-handler@0.2.0-rc-") {
         Some(

@@ -1,5 +1,6 @@
 //! The 2023 release candidates of WASI 0.2 that Spin still serves:
-//! `0.2.0-rc-2023-10-18` (spin-sdk 2.x) and `0.2.0-rc-2023-11-10`.
+//! `0.2.0-rc-2023-10-18` (spin-sdk 2.x) and `0.2.0-rc-2023-11-10`; and
+//! wasi:http 0.3's `0.3.0-rc-2026-03-15` (spin-sdk 6), in [`p3_candidate`].
 //!
 //! wasmtime 48 implements only WASI 0.2.x, and never matches a pre-release
 //! name against it. Most RC interfaces are, apart from their name, the same
@@ -17,6 +18,7 @@
 //! adapt modules with today's): a component importing them fails to load,
 //! naming the interface.
 
+pub mod p3_candidate;
 mod rc_2023_10_18;
 mod rc_2023_11_10;
 

@@ -4,28 +4,37 @@
 //! core module) and as a component, and a component bound to
 //! `wasi:http@0.2.0-rc-2023-11-10`; requests, bodies, trailers, headers,
 //! variables, request options in milliseconds, and outbound HTTP under
-//! `allowed_outbound_hosts`.
+//! `allowed_outbound_hosts`. And a spin-sdk 6 app, built against
+//! `wasi:http@0.3.0-rc-2026-03-15`, served as 0.3.0.
 
 use crate::support::{Daemon, TestApp, upstream};
 
-fn sdk2_app(source: &str, upstream_port: u16) -> TestApp {
+/// An app serving `source` on every path; `extra` goes in its component
+/// table.
+fn app(source: &str, extra: &str) -> TestApp {
     TestApp::new(&format!(
         r#"spin_manifest_version = 2
 [application]
-name = "sdk2"
+name = "rc"
 
 [[trigger.http]]
 route = "/..."
-component = "sdk2"
+component = "c"
 
-[component.sdk2]
+[component.c]
 source = "{{{source}.wasm}}"
-allowed_outbound_hosts = ["http://127.0.0.1:{upstream_port}"]
-
-[component.sdk2.variables]
-colour = "teal"
+{extra}
 "#
     ))
+}
+
+fn sdk2_app(source: &str, upstream_port: u16) -> TestApp {
+    app(
+        source,
+        &format!(
+            "allowed_outbound_hosts = [\"http://127.0.0.1:{upstream_port}\"]\n\n[component.c.variables]\ncolour = \"teal\""
+        ),
+    )
 }
 
 #[test]
@@ -74,9 +83,10 @@ fn a_spin_sdk_2_component_is_served() {
 #[test]
 fn a_2023_11_10_component_is_served() {
     let port = upstream();
-    let app = TestApp::new(&format!(
-        "spin_manifest_version = 2\n[application]\nname = \"rc\"\n\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"rc\"\n\n[component.rc]\nsource = \"{{rc1110.wasm}}\"\nallowed_outbound_hosts = [\"http://127.0.0.1:{port}\"]\n"
-    ));
+    let app = app(
+        "rc1110",
+        &format!("allowed_outbound_hosts = [\"http://127.0.0.1:{port}\"]"),
+    );
     let daemon = Daemon::start(&app, &[]);
     let hello = daemon.get("/hello");
     assert_eq!(hello.status, 200, "{}", hello.text());
@@ -98,4 +108,20 @@ fn a_2023_11_10_component_is_served() {
     let denied = daemon.get(&format!("/outbound?http://127.0.0.1:{}/up", upstream()));
     assert_eq!(denied.status, 502);
     assert_eq!(denied.text(), "ErrorCode::HttpRequestDenied");
+}
+
+#[test]
+fn a_spin_sdk_6_app_on_the_0_3_release_candidate_is_served_as_0_3_0() {
+    let app = app(
+        "sdk6",
+        "key_value_stores = [\"default\"]\n\n[component.c.variables]\ngreeting = \"hello\"",
+    );
+    let daemon = Daemon::start(&app, &[]);
+    daemon
+        .wait_for_log("the component uses wasi 0.3.0-rc-2026-03-15, served as the identical 0.3.0");
+    daemon.wait_for_log("executor=\"wasi:http/handler@0.3.0\"");
+    assert_eq!(daemon.get("/x").text(), "hello from spin-sdk 6 /x");
+    assert_eq!(daemon.get("/var/greeting").text(), "hello");
+    assert_eq!(daemon.send("PUT", "/kv/k", "v6").text(), "stored");
+    assert_eq!(daemon.get("/kv/k").text(), "v6");
 }
