@@ -226,6 +226,11 @@ impl Activated {
     pub fn stderr(&self) -> String {
         self.stderr.lock().unwrap().clone()
     }
+
+    /// Waits until the log contains `needle` (see [`wait_for_text`]).
+    pub fn wait_for_log(&self, needle: &str) -> String {
+        crate::support::wait_for_text(&self.stderr, needle)
+    }
 }
 
 impl Drop for Activated {

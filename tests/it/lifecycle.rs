@@ -140,7 +140,7 @@ fn bad_reload_keeps_the_previous_app_and_says_why() {
         "{status}"
     );
     assert_eq!(get(daemon.tcp[0], "/").text(), "v1");
-    assert!(daemon.stderr().contains("reload failed"));
+    daemon.wait_for_log("reload failed");
 }
 
 #[test]
@@ -149,10 +149,7 @@ fn request_in_flight_at_sigterm_completes_and_exit_status_is_zero() {
     let mut daemon = Activated::ready(&app, &[Sock::Tcp("http")], &[], &[]);
     let addr = daemon.tcp[0];
     let slow = std::thread::spawn(move || get(addr, "/slow?ms=1500"));
-    let deadline = Instant::now() + LONG;
-    while !daemon.stderr().contains("component ready") && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    daemon.wait_for_log("component ready");
     std::thread::sleep(Duration::from_millis(400));
     daemon.signal(Signal::SIGTERM);
     daemon.notify.wait_for(LONG, |m| has(m, "STOPPING=1"));
@@ -183,7 +180,7 @@ fn shutdown_timeout_cuts_a_request_that_takes_too_long() {
         started.elapsed() < Duration::from_secs(15),
         "the drain ignored --shutdown-timeout"
     );
-    assert!(daemon.stderr().contains("drain deadline passed"));
+    daemon.wait_for_log("drain deadline passed");
     let _ = slow.join();
 }
 
@@ -222,11 +219,7 @@ fn https_socket_without_a_certificate_is_a_clear_startup_error() {
         .wait_for(LONG, |m| m.contains("STATUS=failed"));
     assert!(failed.contains("https"), "{failed}");
     assert_eq!(daemon.wait(LONG).code(), Some(78));
-    assert!(
-        daemon.stderr().contains("named `https`"),
-        "{}",
-        daemon.stderr()
-    );
+    daemon.wait_for_log("named `https`");
 }
 
 #[test]

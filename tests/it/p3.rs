@@ -28,7 +28,7 @@ fn instances_are_reused_up_to_the_reuse_count() {
     let daemon = Daemon::start(&app(), &["--max-instance-reuse-count", "3"]);
     let counts: Vec<String> = (0..7).map(|i| count(&daemon, &format!("/r{i}"))).collect();
     assert_eq!(counts, ["1", "2", "3", "1", "2", "3", "1"]);
-    assert!(daemon.stderr().contains("wasi:http/handler@0.3"));
+    daemon.wait_for_log("wasi:http/handler@0.3");
 }
 
 #[test]

@@ -254,18 +254,7 @@ impl Daemon {
     /// Waits until the log contains `needle` (logs are asynchronous to the
     /// response); panics with the log after 10 s.
     pub fn wait_for_log(&self, needle: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let log = self.stderr();
-            if log.contains(needle) {
-                return log;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "log never contained {needle:?}; log:\n{log}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        wait_for_text(&self.stderr, needle)
     }
 
     pub fn get(&self, path: &str) -> Response {
@@ -507,4 +496,21 @@ pub fn upstream() -> u16 {
         }
     });
     port
+}
+
+/// Waits until the text collected from a child's output (asynchronously,
+/// by a reader thread) contains `needle`; panics with it after 10 s.
+pub fn wait_for_text(text: &Mutex<String>, needle: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let log = text.lock().unwrap().clone();
+        if log.contains(needle) {
+            return log;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "log never contained {needle:?}; log:\n{log}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
