@@ -128,7 +128,8 @@ pub struct LimitArgs {
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration, env = "WASI_HTTPD_HEADER_READ_TIMEOUT")]
     pub header_read_timeout: Duration,
 
-    /// How long an idle keep-alive connection stays open.
+    /// How long a connection with no request in flight stays open
+    /// (keep-alive waits and HTTP/2 PINGs count as idle).
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration, env = "WASI_HTTPD_IDLE_TIMEOUT")]
     pub idle_timeout: Duration,
 

@@ -18,7 +18,7 @@ use hyper_util::server::conn::auto;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 
-use crate::conn_io::ConnIo;
+use crate::conn_io::{Activity, ConnIo, HeadTimer, Tracked};
 use crate::http::{self, Peer};
 use crate::limits::Limits;
 use crate::listen::{Listener, Socket};
@@ -110,8 +110,10 @@ fn http_builder(limits: &Limits) -> auto::Builder<TokioExecutor> {
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(limits.header_read_timeout)
+        // --header-read-timeout is the connection's own HeadTimer: hyper's
+        // would also run while a keep-alive connection waits between
+        // requests.
+        .header_read_timeout(None)
         // hyper answers 431 when the request head outgrows its buffer.
         .max_buf_size(limits.max_header_size.max(8192))
         .keep_alive(true);
@@ -217,19 +219,28 @@ async fn serve_connection<S>(
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let verdict = Verdict::new();
-    let (io, clock) = ConnIo::new(stream, Framer::new(verdict.clone()));
-    let idle_timeout = shared.limits.idle_timeout;
+    let head_timer = HeadTimer::new();
+    let io = ConnIo::new(stream, Framer::new(verdict.clone(), head_timer.clone()));
+    let activity = Activity::new();
+    let (idle_timeout, header_read_timeout) = (
+        shared.limits.idle_timeout,
+        shared.limits.header_read_timeout,
+    );
     let addr = peer.addr;
+    let requests = activity.clone();
     let service = service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
         let shared = shared.clone();
         let peer = peer.clone();
+        let in_flight = requests.begin();
         let ambiguous =
             request.version() < hyper::Version::HTTP_2 && verdict.next_request_is_ambiguous();
         async move {
-            if ambiguous {
-                return Ok::<_, Infallible>(http::reject_ambiguous_framing(&peer));
-            }
-            Ok(http::handle(shared, request, &peer).await)
+            let response = if ambiguous {
+                http::reject_ambiguous_framing(&peer)
+            } else {
+                http::handle(shared, request, &peer).await
+            };
+            Ok::<_, Infallible>(response.map(|body| Tracked::new(body, in_flight)))
         }
     });
     let mut connection = std::pin::pin!(builder.serve_connection(TokioIo::new(io), service));
@@ -237,16 +248,21 @@ async fn serve_connection<S>(
     let result = loop {
         tokio::select! {
             result = connection.as_mut() => break result,
-            // Draining, or no traffic for --idle-timeout: finish the request
+            // Draining, or no request for --idle-timeout: finish the request
             // in flight (HTTP/2 gets GOAWAY), then close.
             _ = stop.wait_for(|stopped| *stopped), if !closing => {
                 closing = true;
                 connection.as_mut().graceful_shutdown();
             }
-            () = clock.expired(idle_timeout), if !closing => {
+            () = activity.idle(idle_timeout), if !closing => {
                 tracing::debug!(peer = ?addr, "closing an idle connection");
                 closing = true;
                 connection.as_mut().graceful_shutdown();
+            }
+            // A head arriving too slowly (slowloris): no answer, just close.
+            () = head_timer.expired(header_read_timeout) => {
+                tracing::debug!(peer = ?addr, "request head not complete within --header-read-timeout; closing");
+                break Ok(());
             }
         }
     };

@@ -8,10 +8,13 @@
 //! bytes a connection reads (by [`crate::conn_io::ConnIo`]), follows the
 //! request framing and records which request on the connection carried
 //! both headers; the service answers that one 400 and closes the
-//! connection.
+//! connection. Knowing where each request head starts and ends, it also
+//! runs the connection's [`HeadTimer`] (`--header-read-timeout`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::conn_io::HeadTimer;
 
 /// Index of the first request on the connection that carried both headers
 /// (`u64::MAX`: none), shared between the reader and the service.
@@ -56,14 +59,17 @@ pub struct Framer {
     state: State,
     requests: u64,
     verdict: Arc<Verdict>,
+    head_timer: Arc<HeadTimer>,
 }
 
 impl Framer {
-    pub fn new(verdict: Arc<Verdict>) -> Self {
+    /// `head_timer` is running already: the first head is timed from accept.
+    pub fn new(verdict: Arc<Verdict>, head_timer: Arc<HeadTimer>) -> Self {
         Self {
             state: State::Head(Vec::new()),
             requests: 0,
             verdict,
+            head_timer,
         }
     }
 
@@ -73,13 +79,18 @@ impl Framer {
                 State::Done => return,
                 State::Head(mut buf) => {
                     let keep = buf.len();
+                    if keep == 0 && self.requests > 0 {
+                        self.head_timer.start();
+                    }
                     buf.extend_from_slice(bytes);
                     match buf.windows(4).position(|w| w == b"\r\n\r\n") {
                         Some(end) => {
+                            self.head_timer.stop();
                             let next = self.head(&buf[..end + 4]);
                             (next, end + 4 - keep)
                         }
                         None if buf.len() > MAX_LINE || buf.starts_with(b"PRI * HTTP/2.0") => {
+                            self.head_timer.stop();
                             (State::Done, bytes.len())
                         }
                         None => (State::Head(buf), bytes.len()),
@@ -207,7 +218,7 @@ mod tests {
     /// first `n` requests.
     fn verdicts(input: &str, step: usize, n: usize) -> Vec<bool> {
         let verdict = Verdict::new();
-        let mut framer = Framer::new(verdict.clone());
+        let mut framer = Framer::new(verdict.clone(), HeadTimer::new());
         for piece in input.as_bytes().chunks(step) {
             framer.feed(piece);
         }

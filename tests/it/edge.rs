@@ -1,6 +1,7 @@
 //! The production edge on plain HTTP: request deadlines (504), the memory
 //! limit (500), body and head sizes (413, 431), slowloris and idle
-//! connections, the bounded request queue (503) and connection slots.
+//! connections (HTTP/1.1 between requests, HTTP/2 answering PINGs), the
+//! bounded request queue (503) and connection slots.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -158,6 +159,77 @@ fn idle_keep_alive_connection_is_closed_after_the_idle_timeout() {
     let (got, closed) = read_until_closed(&mut stream, Duration::from_secs(10));
     assert!(String::from_utf8_lossy(&got).starts_with("HTTP/1.1 200"));
     assert!(closed, "the idle connection stayed open");
+}
+
+#[test]
+fn a_keep_alive_connection_waits_for_its_next_request_under_the_idle_timeout_only() {
+    let daemon = Daemon::start(
+        &app(),
+        &["--header-read-timeout", "300ms", "--idle-timeout", "5s"],
+    );
+    let mut conn = Connection::open(daemon.addr);
+    assert_eq!(conn.send("GET /ok HTTP/1.1\r\nHost: h\r\n\r\n").status, 200);
+    std::thread::sleep(Duration::from_millis(1000));
+    assert_eq!(conn.send("GET /ok HTTP/1.1\r\nHost: h\r\n\r\n").status, 200);
+}
+
+#[test]
+fn a_silent_connection_and_a_slow_later_head_are_cut_off_after_the_header_read_timeout() {
+    let daemon = Daemon::start(
+        &app(),
+        &["--header-read-timeout", "500ms", "--idle-timeout", "30s"],
+    );
+    // Nothing sent at all: the first head is timed from accept.
+    let mut silent = TcpStream::connect(daemon.addr).unwrap();
+    let started = Instant::now();
+    let (_, closed) = read_until_closed(&mut silent, Duration::from_secs(10));
+    assert!(closed && started.elapsed() < Duration::from_secs(5));
+    // A later head is timed from its first byte.
+    let mut conn = Connection::open(daemon.addr);
+    assert_eq!(conn.send("GET /ok HTTP/1.1\r\nHost: h\r\n\r\n").status, 200);
+    std::thread::sleep(Duration::from_millis(700));
+    conn.stream()
+        .write_all(b"GET /ok HTTP/1.1\r\nX-Drip: ")
+        .unwrap();
+    let started = Instant::now();
+    let (got, closed) = read_until_closed(conn.stream(), Duration::from_secs(10));
+    assert!(closed, "the slow head was not cut off");
+    assert!(got.is_empty(), "{}", String::from_utf8_lossy(&got));
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[test]
+fn an_http2_connection_whose_client_answers_pings_is_closed_when_idle() {
+    let daemon = Daemon::start(&app(), &["--idle-timeout", "1s"]);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (status, lasted) = runtime.block_on(async {
+        let tcp = tokio::net::TcpStream::connect(daemon.addr).await.unwrap();
+        let (mut sender, conn) = hyper::client::conn::http2::handshake(
+            hyper_util::rt::TokioExecutor::new(),
+            hyper_util::rt::TokioIo::new(tcp),
+        )
+        .await
+        .unwrap();
+        let mut conn = tokio::spawn(conn);
+        let request = hyper::Request::get("http://localhost/ok")
+            .body(http_body_util::Empty::<bytes::Bytes>::new())
+            .unwrap();
+        let status = sender.send_request(request).await.unwrap().status();
+        let idle_since = Instant::now();
+        // The server PINGs every half idle timeout and the client answers;
+        // the connection must still end (GOAWAY) once no request comes.
+        let ended = tokio::time::timeout(Duration::from_secs(10), &mut conn).await;
+        assert!(ended.is_ok(), "the idle HTTP/2 connection stayed open");
+        (status, idle_since.elapsed())
+    });
+    assert_eq!(status, 200);
+    assert!(
+        lasted >= Duration::from_millis(900),
+        "closed after {lasted:?}"
+    );
 }
 
 #[test]

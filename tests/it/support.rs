@@ -425,6 +425,11 @@ impl Connection {
             .expect("send request");
         read_response(&mut self.reader)
     }
+
+    /// The socket, to send partial requests or watch for the close.
+    pub fn stream(&mut self) -> &mut TcpStream {
+        self.reader.get_mut()
+    }
 }
 
 fn read_response(reader: &mut impl BufRead) -> Response {
