@@ -182,17 +182,26 @@ impl LoadedComponent {
         let linker = if linker.substituted_component_type(component).is_ok() {
             linker
         } else {
-            let (own, unprovided) = unprovided::stubbed_linker(engine, component, define_host)?;
-            if !unprovided.is_empty() {
-                tracing::warn!(
-                    component = %id,
-                    interfaces = %unprovided.join(", "),
-                    "the component imports interfaces Spin provides and wasi-httpd does not; \
-                     it is served, and requests that call them get 500"
-                );
+            match unprovided::stubbed_linker(engine, component, define_host) {
+                Ok((own, unprovided)) => {
+                    if !unprovided.is_empty() {
+                        tracing::warn!(
+                            component = %id,
+                            interfaces = %unprovided.join(", "),
+                            "the component imports interfaces Spin provides and wasi-httpd \
+                             does not; it is served, and requests that call them get 500"
+                        );
+                    }
+                    stubbed = own;
+                    &stubbed
+                }
+                // Linking against the host's own linker then names the
+                // first import it lacks.
+                Err(why) => {
+                    tracing::debug!(component = %id, "cannot stub its imports: {why:#}");
+                    linker
+                }
             }
-            stubbed = own;
-            &stubbed
         };
         let exports: Vec<String> = component
             .component_type()

@@ -1,8 +1,10 @@
-//! Imports Spin provides and wasi-httpd does not (Spin's SQLite, Redis,
-//! PostgreSQL, MySQL, MQTT and LLM interfaces, OpenTelemetry): a component
-//! importing one still loads, as under Spin, and a call to it traps with an
-//! error naming the interface and function, so only the requests that use
-//! it fail. An import from any other package stays a load error.
+//! Imports Spin provides and wasi-httpd does not: Spin's SQLite, Redis,
+//! PostgreSQL, MySQL, MQTT and LLM interfaces, OpenTelemetry, and the parts
+//! of the 2023 WASI release candidates [`crate::wasi_rc`] leaves out
+//! (sockets). A component importing one still loads, as under Spin, and a
+//! call to it traps with an error naming the interface and function, so
+//! only the requests that use it fail. An import from any other package
+//! stays a load error.
 
 use std::sync::Arc;
 
@@ -19,18 +21,35 @@ const SPIN_PACKAGES: &[&str] = &["fermyon:spin/", "spin:", "wasi:otel/"];
 /// The host type of every stubbed resource: none can ever be made.
 struct Unprovided;
 
-/// The interfaces `component` imports from Spin's packages, by name.
-fn spin_imports(engine: &Engine, component: &Component) -> Vec<(String, ComponentItem)> {
+/// Whether an import may be stubbed: Spin's packages, and WASI interfaces
+/// of the 2023 release candidates.
+fn stubbable(name: &str) -> bool {
+    SPIN_PACKAGES.iter().any(|p| name.starts_with(p))
+        || (name.starts_with("wasi:") && name.contains("@0.2.0-rc-2023-"))
+}
+
+/// A component's instance imports, by name, with their exports.
+type Imports = Vec<(String, Vec<(String, ComponentItem)>)>;
+
+fn instance_imports(engine: &Engine, component: &Component) -> Imports {
     component
         .component_type()
         .imports(engine)
-        .filter(|(name, _)| SPIN_PACKAGES.iter().any(|p| name.starts_with(p)))
-        .map(|(name, import)| (name.to_owned(), import.ty))
+        .filter_map(|(name, import)| match import.ty {
+            ComponentItem::ComponentInstance(instance) => Some((
+                name.to_owned(),
+                instance
+                    .exports(engine)
+                    .map(|(export, item)| (export.to_owned(), item.ty))
+                    .collect(),
+            )),
+            _ => None,
+        })
         .collect()
 }
 
 /// A linker for `component` when the host's own does not satisfy it: every
-/// function and resource of its Spin-package imports defined to trap, then
+/// function and resource of its stubbable imports defined to trap, then
 /// `define_host` run over it, so that whatever the host does provide
 /// replaces its stub. Also returns the interfaces the host does not provide
 /// (wholly or in part), for the log.
@@ -39,19 +58,18 @@ pub fn stubbed_linker(
     component: &Component,
     define_host: impl Fn(&mut Linker<HostState>) -> Result<()>,
 ) -> Result<(Linker<HostState>, Vec<String>)> {
-    let imports = spin_imports(engine, component);
+    let imports = instance_imports(engine, component);
     let build = |skip: Option<&str>| -> Result<Linker<HostState>> {
         let mut linker = Linker::new(engine);
         linker.allow_shadowing(true);
-        for (name, item) in &imports {
-            if let (ComponentItem::ComponentInstance(instance), false) =
-                (item, skip == Some(name.as_str()))
-            {
-                let interface: Arc<str> = name.as_str().into();
-                let mut stubs = linker.instance(name)?;
-                for (export, item) in instance.exports(engine) {
-                    stub(&mut stubs, &interface, export, &item.ty)?;
-                }
+        for (name, exports) in &imports {
+            if !stubbable(name) || skip == Some(name.as_str()) {
+                continue;
+            }
+            let interface: Arc<str> = name.as_str().into();
+            let mut stubs = linker.instance(name)?;
+            for (export, item) in exports {
+                stub(&mut stubs, &interface, export, item, &imports)?;
             }
         }
         define_host(&mut linker)?;
@@ -59,7 +77,7 @@ pub fn stubbed_linker(
     };
     // An interface is unprovided if leaving out its stubs breaks linking.
     let mut unprovided = Vec::new();
-    for (name, _) in &imports {
+    for (name, _) in imports.iter().filter(|(name, _)| stubbable(name)) {
         if build(Some(name))?
             .substituted_component_type(component)
             .is_err()
@@ -75,6 +93,7 @@ fn stub(
     interface: &Arc<str>,
     name: &str,
     item: &ComponentItem,
+    imports: &Imports,
 ) -> Result<()> {
     match item {
         ComponentItem::ComponentFunc(func) => {
@@ -95,10 +114,28 @@ fn stub(
                 instance.func_new(name, move |_, _, _, _| Err(error()))?;
             }
         }
-        ComponentItem::Resource(_) => {
-            instance.resource(name, ResourceType::host::<Unprovided>(), |_, _| Ok(()))?;
+        ComponentItem::Resource(resource) if !is_alias(interface, name, resource, imports) => {
+            let fresh = ResourceType::host::<Unprovided>();
+            instance.resource(name, fresh, |_, _| Ok(()))?;
         }
         _ => {}
     }
     Ok(())
+}
+
+/// Whether `resource`, exported as `name` by `interface`, is defined
+/// before it, by an earlier import or as an earlier export of the same one
+/// (`use wasi:io/poll.{pollable}`, `type headers = fields`): such an alias
+/// needs no definition, and must not get one, as linking resolves it to
+/// its source.
+fn is_alias(interface: &str, name: &str, resource: &ResourceType, imports: &Imports) -> bool {
+    imports
+        .iter()
+        .flat_map(|(import, exports)| {
+            exports
+                .iter()
+                .map(move |(export, item)| (import, export, item))
+        })
+        .take_while(|(import, export, _)| (import.as_str(), export.as_str()) != (interface, name))
+        .any(|(_, _, item)| matches!(item, ComponentItem::Resource(r) if r == resource))
 }

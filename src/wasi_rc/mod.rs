@@ -11,13 +11,14 @@
 //! ([`rc_2023_10_18`], [`rc_2023_11_10`]).
 //!
 //! Covered: wasi:http (types, outgoing-handler; the incoming-handler export
-//! is called by [`crate::executor`]), wasi:io, wasi:clocks, wasi:random and
-//! wasi:cli of both; wasi:filesystem of 2023-11-10. Not covered:
-//! wasi:sockets of either, and wasi:filesystem of 2023-10-18 (imported only
-//! by components made with a 2023 preview 1 adapter; Spin and wasi-httpd
-//! adapt modules with today's): a component importing them fails to load,
-//! naming the interface.
+//! is called by [`crate::executor`]), wasi:io, wasi:clocks, wasi:random,
+//! wasi:cli and wasi:filesystem ([`fs_2023_10_18`]) of both. Not covered:
+//! wasi:sockets of either (a component importing them loads; a call traps,
+//! see [`crate::executor`]'s `unprovided`). Components from `spin build`, which are core
+//! modules adapted at load with today's adapter, import only the RC's
+//! wasi:http and wasi:io.
 
+mod fs_2023_10_18;
 pub mod p3_candidate;
 mod rc_2023_10_18;
 mod rc_2023_11_10;

@@ -10,7 +10,8 @@
 //! - wasi:io: `poll-list`/`poll-one`; the `error` resource lives in
 //!   `streams`; `splice`/`blocking-splice`/`forward` take an owned stream
 //!   (never implemented by wasmtime 14: they trap here too);
-//! - wasi:clocks/monotonic-clock: one `subscribe(when, absolute)`.
+//! - wasi:clocks/monotonic-clock: one `subscribe(when, absolute)`;
+//! - wasi:filesystem: see [`super::fs_2023_10_18`].
 //!
 //! A 0.2 failure the RC cannot express (an invalid header name, a bad
 //! status code, a body shorter than its Content-Length) traps.
@@ -85,6 +86,7 @@ type Store<'a> = StoreContextMut<'a, HostState>;
 pub(super) fn add_to_linker(linker: &mut Linker<HostState>) -> Result<()> {
     add_unchanged(linker, VERSION)?;
     add_io(linker)?;
+    super::fs_2023_10_18::add_to_linker(linker)?;
     let mut clock = instance(linker, "clocks/monotonic-clock", VERSION)?;
     clocks::monotonic_clock::add_to_linker_instance::<_, WasiClocks>(
         &mut clock,

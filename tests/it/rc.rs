@@ -4,8 +4,10 @@
 //! core module) and as a component, and a component bound to
 //! `wasi:http@0.2.0-rc-2023-11-10`; requests, bodies, trailers, headers,
 //! variables, request options in milliseconds, and outbound HTTP under
-//! `allowed_outbound_hosts`. And a spin-sdk 6 app, built against
-//! `wasi:http@0.3.0-rc-2026-03-15`, served as 0.3.0.
+//! `allowed_outbound_hosts`; a component of the 2023-10-18 release
+//! candidate reading files through its wasi:filesystem and importing its
+//! wasi:sockets (not provided: calls trap). And a spin-sdk 6 app, built
+//! against `wasi:http@0.3.0-rc-2026-03-15`, served as 0.3.0.
 
 use crate::support::{Daemon, TestApp, upstream};
 
@@ -124,4 +126,26 @@ fn a_spin_sdk_6_app_on_the_0_3_release_candidate_is_served_as_0_3_0() {
     assert_eq!(daemon.get("/var/greeting").text(), "hello");
     assert_eq!(daemon.send("PUT", "/kv/k", "v6").text(), "stored");
     assert_eq!(daemon.get("/kv/k").text(), "v6");
+}
+
+#[test]
+fn a_2023_10_18_component_reads_files_and_loads_with_sockets_it_cannot_use() {
+    let app = app(
+        "rc1018",
+        "files = [{ source = \"static\", destination = \"/\" }]",
+    );
+    app.write("static/a.txt", "file contents here\n");
+    let daemon = Daemon::start(&app, &[]);
+    daemon.wait_for_log("interfaces=wasi:sockets/tcp@0.2.0-rc-2023-10-18");
+    let file = daemon.get("/file/a.txt");
+    assert_eq!(file.status, 200, "{}", file.text());
+    assert_eq!(file.header("x-rc"), Some("2023-10-18"));
+    assert_eq!(file.text(), "file contents here\n");
+    assert!(daemon.get("/file/nope.txt").text().contains("no-entry"));
+    assert!(daemon.get("/lock/a.txt").text().contains("unsupported"));
+    assert_eq!(daemon.get("/socket").status, 500);
+    daemon.wait_for_log(
+        "the component called `create-tcp-socket` of `wasi:sockets/tcp-create-socket@0.2.0-rc-2023-10-18`",
+    );
+    assert_eq!(daemon.get("/file/a.txt").status, 200);
 }
