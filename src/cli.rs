@@ -129,7 +129,8 @@ pub struct LimitArgs {
     pub header_read_timeout: Duration,
 
     /// How long a connection with no request in flight stays open
-    /// (keep-alive waits and HTTP/2 PINGs count as idle).
+    /// (keep-alive waits and HTTP/2 PINGs count as idle), and how long a
+    /// client may take no response bytes.
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration, env = "WASI_HTTPD_IDLE_TIMEOUT")]
     pub idle_timeout: Duration,
 

@@ -4,12 +4,14 @@
 //!   ended, for `--idle-timeout`. Idleness is counted in requests, not
 //!   bytes: an HTTP/1.1 connection waiting for its next request and an
 //!   HTTP/2 connection whose client only answers PINGs are both idle.
-//! - [`HeadTimer`]: when the request head being read began, for
-//!   `--header-read-timeout`: from accept for the first request, from its
-//!   first byte for each later one, so a keep-alive connection waiting
-//!   between requests is under the idle timeout only.
+//! - [`Stopwatch`]es for what must not take too long: the request head
+//!   being read (`--header-read-timeout`: from accept for the first
+//!   request, from its first byte for each later one, so a keep-alive
+//!   connection waiting between requests is under the idle timeout only),
+//!   and a write the client is not taking (a response it stopped reading).
 //! - [`ConnIo`]: the stream, feeding the bytes it reads to the
-//!   request-smuggling guard's [`Framer`], which also drives the head timer.
+//!   request-smuggling guard's [`Framer`], which also drives the head
+//!   timer, and timing its writes.
 
 use std::io;
 use std::pin::Pin;
@@ -29,6 +31,13 @@ use crate::smuggling::Framer;
 /// Milliseconds since `base`, as stored in the timers' atomics.
 fn millis_since(base: Instant) -> u64 {
     base.elapsed().as_millis() as u64
+}
+
+/// `ms` after `base`, plus `timeout`; `None` if that is past the end of
+/// time (a timeout too large to ever pass).
+fn due(base: Instant, ms: u64, timeout: Duration) -> Option<Instant> {
+    base.checked_add(Duration::from_millis(ms))?
+        .checked_add(timeout)
 }
 
 /// The requests of one connection: how many are in flight, and when one
@@ -54,9 +63,20 @@ impl Activity {
     /// (with the response body, once hyper has sent it or given up).
     pub fn begin(self: &Arc<Self>) -> InFlight {
         self.in_flight.fetch_add(1, Ordering::AcqRel);
+        self.touch();
+        InFlight(self.clone())
+    }
+
+    /// Something happened that restarts the idle count (a request head
+    /// began to arrive).
+    pub fn touch(&self) {
         self.last_ms
             .store(millis_since(self.base), Ordering::Release);
-        InFlight(self.clone())
+    }
+
+    /// Whether a request is in flight.
+    pub fn busy(&self) -> bool {
+        self.in_flight.load(Ordering::Acquire) > 0
     }
 
     /// Resolves once no request has been in flight for `timeout`.
@@ -67,8 +87,9 @@ impl Activity {
                 ended.await;
                 continue;
             }
-            let last = self.base + Duration::from_millis(self.last_ms.load(Ordering::Acquire));
-            let due = last + timeout;
+            let Some(due) = due(self.base, self.last_ms.load(Ordering::Acquire), timeout) else {
+                return std::future::pending().await;
+            };
             if Instant::now() >= due {
                 return;
             }
@@ -126,38 +147,65 @@ impl<B: Body<Data = Bytes> + Unpin> Body for Tracked<B> {
     }
 }
 
-/// When the request head being read began (`u64::MAX`: none is), in
+/// Times something pending: when it started (`u64::MAX`: nothing is), in
 /// milliseconds since `base`.
-pub struct HeadTimer {
+pub struct Stopwatch {
     base: Instant,
     started_ms: AtomicU64,
     started: Notify,
+    /// Told when the stopwatch starts, so the wait counts as activity.
+    activity: Option<Arc<Activity>>,
 }
 
-impl HeadTimer {
-    /// A timer already running: the first head is timed from accept.
-    pub fn new() -> Arc<Self> {
+impl Stopwatch {
+    /// The head timer: running already (the first head is timed from
+    /// accept); each later start counts as activity on the connection.
+    pub fn for_heads(activity: Arc<Activity>) -> Arc<Self> {
         Arc::new(Self {
             base: Instant::now(),
             started_ms: AtomicU64::new(0),
             started: Notify::new(),
+            activity: Some(activity),
         })
     }
 
-    /// The first byte of a request head arrived.
+    /// A stopped stopwatch.
+    pub fn stopped() -> Arc<Self> {
+        Arc::new(Self {
+            base: Instant::now(),
+            started_ms: AtomicU64::new(u64::MAX),
+            started: Notify::new(),
+            activity: None,
+        })
+    }
+
+    /// Starts (again) from now.
     pub fn start(&self) {
         self.started_ms
             .store(millis_since(self.base), Ordering::Release);
+        if let Some(activity) = &self.activity {
+            activity.touch();
+        }
         self.started.notify_waiters();
     }
 
-    /// The head is complete, or the connection is no longer read as
-    /// HTTP/1 heads (HTTP/2, or hyper's to refuse).
+    /// Starts from now unless already running.
+    fn start_if_stopped(&self) {
+        let now = millis_since(self.base);
+        if self
+            .started_ms
+            .compare_exchange(u64::MAX, now, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+        {
+            self.started.notify_waiters();
+        }
+    }
+
     pub fn stop(&self) {
         self.started_ms.store(u64::MAX, Ordering::Release);
     }
 
-    /// Resolves once a head has been arriving for longer than `timeout`.
+    /// Resolves once it has been running for longer than `timeout`.
     pub async fn expired(&self, timeout: Duration) {
         loop {
             let started = self.started.notified();
@@ -166,11 +214,13 @@ impl HeadTimer {
                 started.await;
                 continue;
             }
-            let due = self.base + Duration::from_millis(since) + timeout;
+            let Some(due) = due(self.base, since, timeout) else {
+                return std::future::pending().await;
+            };
             if Instant::now() >= due {
                 return;
             }
-            // Re-checked at the deadline: the head may have completed.
+            // Re-checked at the deadline: it may have stopped meanwhile.
             tokio::select! {
                 () = tokio::time::sleep_until(due) => {}
                 () = started => {}
@@ -179,15 +229,30 @@ impl HeadTimer {
     }
 }
 
-/// The stream, feeding what it reads to the connection's [`Framer`].
+/// The stream, feeding what it reads to the connection's [`Framer`], and
+/// running `write_stall` while a write or flush waits for the client.
 pub struct ConnIo<S> {
     inner: S,
     framer: Framer,
+    write_stall: Arc<Stopwatch>,
 }
 
 impl<S> ConnIo<S> {
-    pub fn new(inner: S, framer: Framer) -> Self {
-        Self { inner, framer }
+    pub fn new(inner: S, framer: Framer, write_stall: Arc<Stopwatch>) -> Self {
+        Self {
+            inner,
+            framer,
+            write_stall,
+        }
+    }
+
+    /// Notes whether a write made progress or waits on the client.
+    fn timed<T>(&self, polled: Poll<T>) -> Poll<T> {
+        match polled {
+            Poll::Pending => self.write_stall.start_if_stopped(),
+            Poll::Ready(_) => self.write_stall.stop(),
+        }
+        polled
     }
 }
 
@@ -213,11 +278,13 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for ConnIo<S> {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write(cx, buf)
+        let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
+        self.timed(polled)
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
+        let polled = Pin::new(&mut self.inner).poll_flush(cx);
+        self.timed(polled)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -229,7 +296,8 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for ConnIo<S> {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+        let polled = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        self.timed(polled)
     }
 
     fn is_write_vectored(&self) -> bool {

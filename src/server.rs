@@ -18,7 +18,7 @@ use hyper_util::server::conn::auto;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 
-use crate::conn_io::{Activity, ConnIo, HeadTimer, Tracked};
+use crate::conn_io::{Activity, ConnIo, Stopwatch, Tracked};
 use crate::http::{self, Peer};
 use crate::limits::Limits;
 use crate::listen::{Listener, Socket};
@@ -219,9 +219,11 @@ async fn serve_connection<S>(
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let verdict = Verdict::new();
-    let head_timer = HeadTimer::new();
-    let io = ConnIo::new(stream, Framer::new(verdict.clone(), head_timer.clone()));
     let activity = Activity::new();
+    let head_timer = Stopwatch::for_heads(activity.clone());
+    let write_stall = Stopwatch::stopped();
+    let framer = Framer::new(verdict.clone(), head_timer.clone());
+    let io = ConnIo::new(stream, framer, write_stall.clone());
     let (idle_timeout, header_read_timeout) = (
         shared.limits.idle_timeout,
         shared.limits.header_read_timeout,
@@ -259,9 +261,20 @@ async fn serve_connection<S>(
                 closing = true;
                 connection.as_mut().graceful_shutdown();
             }
-            // A head arriving too slowly (slowloris): no answer, just close.
+            // A head arriving too slowly (slowloris): no answer, just
+            // close; but a request in flight (pipelining) finishes first.
             () = head_timer.expired(header_read_timeout) => {
+                head_timer.stop();
                 tracing::debug!(peer = ?addr, "request head not complete within --header-read-timeout; closing");
+                if !activity.busy() {
+                    break Ok(());
+                }
+                closing = true;
+                connection.as_mut().graceful_shutdown();
+            }
+            // A client that stopped taking its response.
+            () = write_stall.expired(idle_timeout) => {
+                tracing::debug!(peer = ?addr, "the client took no response bytes for --idle-timeout; closing");
                 break Ok(());
             }
         }

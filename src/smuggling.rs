@@ -9,12 +9,12 @@
 //! request framing and records which request on the connection carried
 //! both headers; the service answers that one 400 and closes the
 //! connection. Knowing where each request head starts and ends, it also
-//! runs the connection's [`HeadTimer`] (`--header-read-timeout`).
+//! runs the connection's head [`Stopwatch`] (`--header-read-timeout`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::conn_io::HeadTimer;
+use crate::conn_io::Stopwatch;
 
 /// Index of the first request on the connection that carried both headers
 /// (`u64::MAX`: none), shared between the reader and the service.
@@ -52,6 +52,18 @@ enum State {
     Done,
 }
 
+/// Where a head (or trailer section) ends: just past its empty line. Lines
+/// end in CRLF or, as httparse and so hyper accept, a bare LF.
+fn head_end(buf: &[u8]) -> Option<usize> {
+    buf.iter()
+        .enumerate()
+        .find_map(|(i, &b)| match (b, buf.get(i + 1..)) {
+            (b'\n', Some([b'\n', ..])) => Some(i + 2),
+            (b'\n', Some([b'\r', b'\n', ..])) => Some(i + 3),
+            _ => None,
+        })
+}
+
 /// Largest head or chunk line followed; beyond it hyper rejects the request.
 const MAX_LINE: usize = 1 << 20;
 
@@ -59,12 +71,12 @@ pub struct Framer {
     state: State,
     requests: u64,
     verdict: Arc<Verdict>,
-    head_timer: Arc<HeadTimer>,
+    head_timer: Arc<Stopwatch>,
 }
 
 impl Framer {
     /// `head_timer` is running already: the first head is timed from accept.
-    pub fn new(verdict: Arc<Verdict>, head_timer: Arc<HeadTimer>) -> Self {
+    pub fn new(verdict: Arc<Verdict>, head_timer: Arc<Stopwatch>) -> Self {
         Self {
             state: State::Head(Vec::new()),
             requests: 0,
@@ -83,11 +95,11 @@ impl Framer {
                         self.head_timer.start();
                     }
                     buf.extend_from_slice(bytes);
-                    match buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                    match head_end(&buf) {
                         Some(end) => {
                             self.head_timer.stop();
-                            let next = self.head(&buf[..end + 4]);
-                            (next, end + 4 - keep)
+                            let next = self.head(&buf[..end]);
+                            (next, end - keep)
                         }
                         None if buf.len() > MAX_LINE || buf.starts_with(b"PRI * HTTP/2.0") => {
                             self.head_timer.stop();
@@ -147,8 +159,10 @@ impl Framer {
                     // trailers that is the very next CRLF.
                     let end = if buf.starts_with(b"\r\n") {
                         Some(2)
+                    } else if buf.starts_with(b"\n") {
+                        Some(1)
                     } else {
-                        buf.windows(4).position(|w| w == b"\r\n\r\n").map(|p| p + 4)
+                        head_end(&buf)
                     };
                     match end {
                         Some(end) => (State::Head(Vec::new()), end - keep),
@@ -218,7 +232,7 @@ mod tests {
     /// first `n` requests.
     fn verdicts(input: &str, step: usize, n: usize) -> Vec<bool> {
         let verdict = Verdict::new();
-        let mut framer = Framer::new(verdict.clone(), HeadTimer::new());
+        let mut framer = Framer::new(verdict.clone(), Stopwatch::stopped());
         for piece in input.as_bytes().chunks(step) {
             framer.feed(piece);
         }
@@ -252,6 +266,22 @@ mod tests {
             body.len()
         );
         assert_eq!(verdicts(&format!("{tricky}{PLAIN}"), 5, 2), [false, false]);
+    }
+
+    #[test]
+    fn bare_lf_heads_are_followed_like_crlf_ones() {
+        let lf = "GET / HTTP/1.1\nHost: h\n\n";
+        for step in [1, 2, 1000] {
+            let input = format!("{lf}{BOTH}{PLAIN}");
+            assert_eq!(
+                verdicts(&input, step, 3),
+                [false, true, false],
+                "step {step}"
+            );
+        }
+        assert_eq!(head_end(b"GET / HTTP/1.1\r\nHost: h\r\n\r\nrest"), Some(27));
+        assert_eq!(head_end(b"GET / HTTP/1.1\nHost: h\r\n\nrest"), Some(25));
+        assert_eq!(head_end(b"GET / HTTP/1.1\r\nHost: h\r\n"), None);
     }
 
     #[test]

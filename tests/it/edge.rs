@@ -199,6 +199,36 @@ fn a_silent_connection_and_a_slow_later_head_are_cut_off_after_the_header_read_t
 }
 
 #[test]
+fn bare_lf_heads_end_the_head_timer_like_crlf_ones() {
+    let daemon = Daemon::start(&app(), &["--header-read-timeout", "300ms"]);
+    let mut conn = Connection::open(daemon.addr);
+    // httparse (so hyper) accepts bare LF line endings; the head timer
+    // must see the head end too, or it would cut this 800 ms request.
+    let slow = conn.send("GET /slow?ms=800 HTTP/1.1\nHost: h\n\n");
+    assert_eq!(slow.status, 200);
+    assert_eq!(slow.text(), "slept 800 ms");
+    assert_eq!(conn.send("GET /ok HTTP/1.1\nHost: h\n\n").status, 200);
+}
+
+#[test]
+fn a_client_that_stops_reading_its_response_is_disconnected_after_the_idle_timeout() {
+    let daemon = Daemon::start(&app(), &["--idle-timeout", "1s"]);
+    let body = "a".repeat(16 << 20);
+    let mut stream = TcpStream::connect(daemon.addr).unwrap();
+    let head = format!(
+        "POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(body.as_bytes()).unwrap();
+    // The echo (over 16 MiB) fills the socket buffers; nobody reads it.
+    std::thread::sleep(Duration::from_secs(4));
+    let (got, closed) = read_until_closed(&mut stream, Duration::from_secs(5));
+    assert!(closed, "the stalled connection stayed open");
+    assert!(got.len() < body.len(), "the whole response arrived");
+}
+
+#[test]
 fn an_http2_connection_whose_client_answers_pings_is_closed_when_idle() {
     let daemon = Daemon::start(&app(), &["--idle-timeout", "1s"]);
     let runtime = tokio::runtime::Builder::new_current_thread()
