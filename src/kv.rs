@@ -54,18 +54,23 @@ impl KvDb {
         f(&conn).map_err(db_error)
     }
 
-    /// Runs `f` in one immediate transaction: committed if `f` succeeds.
+    /// Runs `f` in one transaction (immediate, that is write-locked from
+    /// the start, if it `writes`): committed if `f` succeeds.
     fn atomically<T>(
         &self,
+        writes: bool,
         f: impl FnOnce(&rusqlite::Transaction) -> Result<T, String>,
     ) -> Result<T, String> {
         let mut conn = self
             .conn
             .lock()
             .map_err(|_| "key-value database unavailable".to_owned())?;
-        let tx = conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(db_error)?;
+        let behavior = if writes {
+            rusqlite::TransactionBehavior::Immediate
+        } else {
+            rusqlite::TransactionBehavior::Deferred
+        };
+        let tx = conn.transaction_with_behavior(behavior).map_err(db_error)?;
         let value = f(&tx)?;
         tx.commit().map_err(db_error)?;
         Ok(value)
@@ -130,7 +135,7 @@ impl KvStore {
     /// Adds `delta` to the counter at `key` (absent counts as 0), stored as
     /// 8 little-endian bytes as Spin stores it; returns the new value.
     pub fn increment(&self, key: &str, delta: i64) -> Result<i64, String> {
-        self.db.atomically(|tx| {
+        self.db.atomically(true, |tx| {
             let current = get_in(tx, &self.label, key).map_err(db_error)?;
             let base = match current {
                 None => 0,
@@ -157,7 +162,7 @@ impl KvStore {
         expected: Option<&[u8]>,
         value: &[u8],
     ) -> Result<bool, String> {
-        self.db.atomically(|tx| {
+        self.db.atomically(true, |tx| {
             if get_in(tx, &self.label, key).map_err(db_error)?.as_deref() != expected {
                 return Ok(false);
             }
@@ -168,7 +173,7 @@ impl KvStore {
 
     /// The values of `keys` (absent ones as `None`), in order.
     pub fn get_many(&self, keys: Vec<String>) -> Result<Vec<KeyValue>, String> {
-        self.db.atomically(|tx| {
+        self.db.atomically(false, |tx| {
             keys.into_iter()
                 .map(|key| {
                     let value = get_in(tx, &self.label, &key).map_err(db_error)?;
@@ -180,7 +185,7 @@ impl KvStore {
 
     /// Sets every pair, all or nothing.
     pub fn set_many(&self, pairs: &[(String, Vec<u8>)]) -> Result<(), String> {
-        self.db.atomically(|tx| {
+        self.db.atomically(true, |tx| {
             pairs
                 .iter()
                 .try_for_each(|(key, value)| set_in(tx, &self.label, key, value))
@@ -190,7 +195,7 @@ impl KvStore {
 
     /// Deletes every key, all or nothing.
     pub fn delete_many(&self, keys: &[String]) -> Result<(), String> {
-        self.db.atomically(|tx| {
+        self.db.atomically(true, |tx| {
             keys.iter()
                 .try_for_each(|key| delete_in(tx, &self.label, key))
                 .map_err(db_error)

@@ -21,11 +21,14 @@ const SPIN_PACKAGES: &[&str] = &["fermyon:spin/", "spin:", "wasi:otel/"];
 /// The host type of every stubbed resource: none can ever be made.
 struct Unprovided;
 
+/// The WASI release candidates [`crate::wasi_rc`] serves.
+const WASI_CANDIDATES: &[&str] = &["@0.2.0-rc-2023-10-18", "@0.2.0-rc-2023-11-10"];
+
 /// Whether an import may be stubbed: Spin's packages, and WASI interfaces
-/// of the 2023 release candidates.
+/// of the release candidates wasi-httpd serves.
 fn stubbable(name: &str) -> bool {
     SPIN_PACKAGES.iter().any(|p| name.starts_with(p))
-        || (name.starts_with("wasi:") && name.contains("@0.2.0-rc-2023-"))
+        || (name.starts_with("wasi:") && WASI_CANDIDATES.iter().any(|v| name.ends_with(v)))
 }
 
 /// A component's instance imports, by name, with their exports.
@@ -48,22 +51,27 @@ fn instance_imports(engine: &Engine, component: &Component) -> Imports {
         .collect()
 }
 
-/// A linker for `component` when the host's own does not satisfy it: every
-/// function and resource of its stubbable imports defined to trap, then
-/// `define_host` run over it, so that whatever the host does provide
-/// replaces its stub. Also returns the interfaces the host does not provide
-/// (wholly or in part), for the log.
+/// A linker for `component` when the host's own does not satisfy it: the
+/// functions and resources of its stubbable imports that the host does not
+/// provide defined to trap, then `define_host` run over it. Also returns
+/// those interfaces, for the log. Fails if even that does not link (an
+/// import of another package is missing).
 pub fn stubbed_linker(
     engine: &Engine,
     component: &Component,
     define_host: impl Fn(&mut Linker<HostState>) -> Result<()>,
 ) -> Result<(Linker<HostState>, Vec<String>)> {
     let imports = instance_imports(engine, component);
-    let build = |skip: Option<&str>| -> Result<Linker<HostState>> {
+    let stubbable: Vec<&str> = imports
+        .iter()
+        .map(|(name, _)| name.as_str())
+        .filter(|name| stubbable(name))
+        .collect();
+    let build = |stubbed: &[&str]| -> Result<Linker<HostState>> {
         let mut linker = Linker::new(engine);
         linker.allow_shadowing(true);
         for (name, exports) in &imports {
-            if !stubbable(name) || skip == Some(name.as_str()) {
+            if !stubbed.contains(&name.as_str()) {
                 continue;
             }
             let interface: Arc<str> = name.as_str().into();
@@ -75,17 +83,25 @@ pub fn stubbed_linker(
         define_host(&mut linker)?;
         Ok(linker)
     };
-    // An interface is unprovided if leaving out its stubs breaks linking.
-    let mut unprovided = Vec::new();
-    for (name, _) in imports.iter().filter(|(name, _)| stubbable(name)) {
-        if build(Some(name))?
-            .substituted_component_type(component)
-            .is_err()
-        {
-            unprovided.push(name.clone());
-        }
+    let links = |linker: &Linker<HostState>| linker.substituted_component_type(component).is_ok();
+    if !links(&build(&stubbable)?) {
+        anyhow::bail!(
+            "the component does not link even with its Spin and WASI candidate imports stubbed"
+        );
     }
-    Ok((build(None)?, unprovided))
+    // The host provides an import if it links without that one's stubs. A
+    // stub must not stay for it: it would shadow a host interface the
+    // import matches by version (`@3.0.1` against the host's `@3.0.0`).
+    let unprovided: Vec<&str> = stubbable
+        .iter()
+        .copied()
+        .filter(|name| {
+            let others: Vec<&str> = stubbable.iter().copied().filter(|n| n != name).collect();
+            build(&others).map(|l| !links(&l)).unwrap_or(true)
+        })
+        .collect();
+    let linker = build(&unprovided)?;
+    Ok((linker, unprovided.into_iter().map(str::to_owned).collect()))
 }
 
 fn stub(

@@ -16,11 +16,6 @@ use wasmparser::Parser;
 pub const CANDIDATE: &str = "0.3.0-rc-2026-03-15";
 const RELEASE: &str = "0.3.0";
 
-/// True if `export` is the release candidate's HTTP handler.
-pub fn is_candidate_handler(export: &str) -> bool {
-    export == format!("wasi:http/handler@{CANDIDATE}")
-}
-
 /// `component` with its release-candidate names made 0.3.0 names, if it
 /// uses the release candidate; as it is otherwise.
 pub fn as_release(component: &[u8]) -> Result<Cow<'_, [u8]>> {

@@ -112,7 +112,13 @@ pub(super) fn add_to_linker(linker: &mut Linker<HostState>) -> Result<()> {
          (request, options): (Resource<HostOutgoingRequest>, Option<RcRequestOptions>)| {
             let mut http = store.data_mut().http();
             let options = options.map(|o| request_options(&mut http, o)).transpose()?;
-            let sent = outgoing_handler::Host::handle(&mut http, request, options);
+            // The 0.2 `handle` only reads the options; the guest would drop
+            // them. Here they are the host's to delete.
+            let borrowed = options.as_ref().map(|o| Resource::new_borrow(o.rep()));
+            let sent = outgoing_handler::Host::handle(&mut http, request, borrowed);
+            if let Some(options) = options {
+                http.table.delete(options)?;
+            }
             let sent = match sent {
                 Ok(future) => Ok(future),
                 Err(e) => Err(RcError::from(e.downcast()?)),
