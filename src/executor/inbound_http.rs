@@ -11,7 +11,7 @@ use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use wasmtime::Store;
-use wasmtime::component::{Component, Linker};
+use wasmtime::component::InstancePre;
 
 use super::{GuestError, RequestBody, RequestEnv};
 use crate::host::HostState;
@@ -36,11 +36,7 @@ pub struct InboundHttpExecutor {
 }
 
 impl InboundHttpExecutor {
-    pub fn new(linker: &Linker<HostState>, component: &Component) -> Result<Self> {
-        let instance_pre = linker
-            .instantiate_pre(component)
-            .map_err(anyhow::Error::from)
-            .context("cannot link the component's imports")?;
+    pub fn new(instance_pre: InstancePre<HostState>) -> Result<Self> {
         let pre = bindings::LegacyInboundPre::new(instance_pre)
             .map_err(anyhow::Error::from)
             .context(

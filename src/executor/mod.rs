@@ -12,7 +12,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail};
 use wasmtime::Engine;
 use wasmtime::Store;
-use wasmtime::component::{Component, Linker};
+use wasmtime::component::{Component, InstancePre, Linker};
 use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
@@ -178,50 +178,30 @@ impl LoadedComponent {
         wagi: Option<&crate::manifest::WagiExecutor>,
         reuse: &ReuseLimits,
     ) -> Result<Self> {
-        let stubbed;
-        let linker = if linker.substituted_component_type(component).is_ok() {
-            linker
-        } else {
-            match unprovided::stubbed_linker(engine, component, define_host) {
-                Ok((own, unprovided)) => {
-                    if !unprovided.is_empty() {
-                        tracing::warn!(
-                            component = %id,
-                            interfaces = %unprovided.join(", "),
-                            "the component imports interfaces Spin provides and wasi-httpd \
-                             does not; it is served, and requests that call them get 500"
-                        );
-                    }
-                    stubbed = own;
-                    &stubbed
-                }
-                // Linking against the host's own linker then names the
-                // first import it lacks.
-                Err(why) => {
-                    tracing::debug!(component = %id, "cannot stub its imports: {why:#}");
-                    linker
-                }
-            }
-        };
+        let link = || link(engine, linker, id, component);
         let exports: Vec<String> = component
             .component_type()
             .exports(engine)
             .map(|(name, _)| name.to_owned())
             .collect();
         let executor = if let Some(spec) = wagi {
-            Executor::Wagi(WagiExecutor::new(linker, component, spec).with_context(|| {
-                format!(
-                    "component `{id}` is served with executor `wagi` (it exports {})",
-                    exports.join(", ")
-                )
-            })?)
+            Executor::Wagi(
+                link()
+                    .and_then(|pre| WagiExecutor::new(pre, spec))
+                    .with_context(|| {
+                        format!(
+                            "component `{id}` is served with executor `wagi` (it exports {})",
+                            exports.join(", ")
+                        )
+                    })?,
+            )
         } else if let Some(export) = exports.iter().find(|e| WasiHttpExecutor::handles(e)) {
-            Executor::WasiHttp(WasiHttpExecutor::new(linker, component, export)?)
+            Executor::WasiHttp(WasiHttpExecutor::new(link()?, export)?)
         } else if let Some(export) = exports.iter().find(|e| P3Executor::handles(e)) {
-            Executor::P3(P3Executor::new(linker, component, export, reuse.clone())?)
+            Executor::P3(P3Executor::new(link()?, export, reuse.clone())?)
         } else if exports.iter().any(|e| e == inbound_http::EXPORT) {
             Executor::InboundHttp(
-                InboundHttpExecutor::new(linker, component).with_context(|| {
+                link().and_then(InboundHttpExecutor::new).with_context(|| {
                     format!("component `{id}` exports {}", inbound_http::EXPORT)
                 })?,
             )
@@ -406,6 +386,43 @@ impl StateRecipe {
     }
 }
 
+/// Links `component` once, for whichever executor serves it: against the
+/// host's linker, or, when that lacks imports Spin provides, against one
+/// that stubs them (see [`unprovided`]). An import missing either way is an
+/// error naming it.
+fn link(
+    engine: &Engine,
+    linker: &Linker<HostState>,
+    id: &str,
+    component: &Component,
+) -> Result<InstancePre<HostState>> {
+    let missing = match linker.instantiate_pre(component) {
+        Ok(pre) => return Ok(pre),
+        Err(missing) => anyhow::Error::from(missing),
+    };
+    let linked = match unprovided::stubbed_linker(engine, component, define_host) {
+        Ok((stubbed, unprovided)) => {
+            if !unprovided.is_empty() {
+                tracing::warn!(
+                    component = %id,
+                    interfaces = %unprovided.join(", "),
+                    "the component imports interfaces Spin provides and wasi-httpd \
+                     does not; it is served, and requests that call them get 500"
+                );
+            }
+            stubbed
+                .instantiate_pre(component)
+                .map_err(anyhow::Error::from)
+        }
+        // The host's own linker names the first import it lacks.
+        Err(why) => {
+            tracing::debug!(component = %id, "cannot stub its imports: {why:#}");
+            Err(missing)
+        }
+    };
+    linked.context("cannot link the component's imports")
+}
+
 /// HTTP handler exports Spin serves that wasi-httpd does not yet, and why.
 fn not_yet_served(export: &str) -> Option<&'static str> {
     if export.starts_with("wasi:http/handler@0.3.0-rc-") {
@@ -442,6 +459,5 @@ fn define_host(linker: &mut Linker<HostState>) -> Result<()> {
     wasmtime_wasi_http::p3::add_to_linker(linker)?;
     crate::platform::add_to_linker(linker)?;
     crate::wasi_rc::add_to_linker(linker)?;
-    linker.allow_shadowing(false);
     Ok(())
 }

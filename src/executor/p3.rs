@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
 use http_body_util::BodyExt;
-use wasmtime::component::{Component, GuestTaskId, Linker};
+use wasmtime::component::{GuestTaskId, InstancePre};
 use wasmtime::{Store, StoreContextMut};
 use wasmtime_wasi_http::WasiHttpView;
 use wasmtime_wasi_http::handler::{
@@ -61,15 +61,10 @@ impl P3Executor {
     }
 
     pub fn new(
-        linker: &Linker<HostState>,
-        component: &Component,
+        instance_pre: InstancePre<HostState>,
         export: &str,
         limits: ReuseLimits,
     ) -> Result<Self> {
-        let instance_pre = linker
-            .instantiate_pre(component)
-            .map_err(anyhow::Error::from)
-            .context("cannot link the component's imports")?;
         let pre = ServicePre::new(instance_pre)
             .map_err(anyhow::Error::from)
             .with_context(|| format!("cannot find the `{export}` handle function"))?;

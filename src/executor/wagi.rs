@@ -12,7 +12,7 @@ use bytes::Bytes;
 use http::{HeaderMap, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use wasmtime::Store;
-use wasmtime::component::{Component, Linker};
+use wasmtime::component::InstancePre;
 use wasmtime_wasi::p2::bindings::CommandPre;
 use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
 
@@ -37,11 +37,7 @@ pub struct WagiInput {
 }
 
 impl WagiExecutor {
-    pub fn new(linker: &Linker<HostState>, component: &Component, spec: &WagiSpec) -> Result<Self> {
-        let instance_pre = linker
-            .instantiate_pre(component)
-            .map_err(anyhow::Error::from)
-            .context("cannot link the component's imports")?;
+    pub fn new(instance_pre: InstancePre<HostState>, spec: &WagiSpec) -> Result<Self> {
         let pre = CommandPre::new(instance_pre)
             .map_err(anyhow::Error::from)
             .context("a WAGI component must be a WASI command exporting wasi:cli/run")?;

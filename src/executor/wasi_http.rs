@@ -9,7 +9,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use http_body_util::BodyExt;
 use wasmtime::Store;
-use wasmtime::component::{Component, ComponentExportIndex, InstancePre, Linker, Resource};
+use wasmtime::component::{ComponentExportIndex, InstancePre, Resource};
 use wasmtime_wasi_http::WasiHttpView;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::types::{HostIncomingRequest, HostResponseOutparam};
@@ -42,11 +42,8 @@ impl WasiHttpExecutor {
             || crate::wasi_rc::INCOMING_HANDLERS.contains(&export)
     }
 
-    pub fn new(linker: &Linker<HostState>, component: &Component, export: &str) -> Result<Self> {
-        let pre = linker
-            .instantiate_pre(component)
-            .map_err(anyhow::Error::from)
-            .context("cannot link the component's imports")?;
+    pub fn new(pre: InstancePre<HostState>, export: &str) -> Result<Self> {
+        let component = pre.component();
         let handle = component
             .get_export_index(None, export)
             .and_then(|interface| component.get_export_index(Some(&interface), "handle"))

@@ -66,15 +66,7 @@ type OpenAt = (
 const VERSION: &str = "0.2.0-rc-2023-10-18";
 
 pub(super) fn add_to_linker(linker: &mut Linker<HostState>) -> Result<()> {
-    filesystem::preopens::add_to_linker_instance::<_, WasiFilesystem>(
-        &mut instance(linker, "filesystem/preopens", VERSION)?,
-        HostState::filesystem,
-    )?;
-    let mut types = instance(linker, "filesystem/types", VERSION)?;
-    filesystem::types::add_to_linker_instance::<_, WasiFilesystem>(
-        &mut types,
-        HostState::filesystem,
-    )?;
+    let mut types = filesystem(linker, VERSION)?;
     types.func_wrap_async(
         "[method]descriptor.open-at",
         |mut store: Store<'_>, (dir, path_flags, path, open_flags, flags, _modes): OpenAt| {

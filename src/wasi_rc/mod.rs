@@ -31,7 +31,7 @@ use wasmtime_wasi::filesystem::{WasiFilesystem, WasiFilesystemView};
 use wasmtime_wasi::p2::bindings::io::{error, poll, streams};
 use wasmtime_wasi::p2::bindings::{cli, clocks, filesystem, random};
 use wasmtime_wasi::random::WasiRandom;
-use wasmtime_wasi_http::WasiHttp;
+use wasmtime_wasi_http::{WasiHttp, WasiHttpView};
 use wasmtime_wasi_http::p2::bindings::http::{outgoing_handler, types};
 
 use crate::host::HostState;
@@ -57,22 +57,66 @@ fn random_ctx(state: &mut HostState) -> &mut wasmtime_wasi::random::WasiRandomCt
     state.wasi.random()
 }
 
-/// Adds both release candidates' interfaces to the linker.
+/// Adds both release candidates' interfaces to the linker. Their adapters
+/// replace 0.2 functions of the same name, so shadowing is on meanwhile
+/// (and off after).
 pub fn add_to_linker(linker: &mut Linker<HostState>) -> Result<()> {
+    linker.allow_shadowing(true);
     rc_2023_11_10::add_to_linker(linker)?;
     rc_2023_10_18::add_to_linker(linker)?;
+    linker.allow_shadowing(false);
     Ok(())
 }
 
-/// The instance `wasi:<name>@<version>` of the linker, in which a later
-/// definition replaces an earlier one of the same name.
+/// The instance `wasi:<name>@<version>` of the linker.
 fn instance<'a>(
     linker: &'a mut Linker<HostState>,
     name: &str,
     version: &str,
 ) -> Result<LinkerInstance<'a, HostState>> {
-    linker.allow_shadowing(true);
     Ok(linker.instance(&format!("wasi:{name}@{version}"))?)
+}
+
+/// The instance of monotonic-clock at `version`, with 0.2's functions.
+fn monotonic_clock<'a>(
+    linker: &'a mut Linker<HostState>,
+    version: &str,
+) -> Result<LinkerInstance<'a, HostState>> {
+    let mut clock = instance(linker, "clocks/monotonic-clock", version)?;
+    clocks::monotonic_clock::add_to_linker_instance::<_, WasiClocks>(
+        &mut clock,
+        HostState::clocks,
+    )?;
+    Ok(clock)
+}
+
+/// wasi:filesystem's preopens and types at `version`, with 0.2's functions;
+/// returns the instance of types.
+fn filesystem<'a>(
+    linker: &'a mut Linker<HostState>,
+    version: &str,
+) -> Result<LinkerInstance<'a, HostState>> {
+    filesystem::preopens::add_to_linker_instance::<_, WasiFilesystem>(
+        &mut instance(linker, "filesystem/preopens", version)?,
+        HostState::filesystem,
+    )?;
+    let mut types = instance(linker, "filesystem/types", version)?;
+    filesystem::types::add_to_linker_instance::<_, WasiFilesystem>(
+        &mut types,
+        HostState::filesystem,
+    )?;
+    Ok(types)
+}
+
+/// The instance of wasi:http/types at `version`, with 0.2's functions.
+fn http_types<'a>(
+    linker: &'a mut Linker<HostState>,
+    version: &str,
+) -> Result<LinkerInstance<'a, HostState>> {
+    let mut http = instance(linker, "http/types", version)?;
+    let options = wasmtime_wasi_http::p2::bindings::LinkOptions::default();
+    types::add_to_linker_instance::<_, WasiHttp>(&mut http, &(&options).into(), HostState::http)?;
+    Ok(http)
 }
 
 /// Registers the 0.2 interfaces that are the same in both release

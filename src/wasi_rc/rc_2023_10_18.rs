@@ -87,12 +87,7 @@ pub(super) fn add_to_linker(linker: &mut Linker<HostState>) -> Result<()> {
     add_unchanged(linker, VERSION)?;
     add_io(linker)?;
     super::fs_2023_10_18::add_to_linker(linker)?;
-    let mut clock = instance(linker, "clocks/monotonic-clock", VERSION)?;
-    clocks::monotonic_clock::add_to_linker_instance::<_, WasiClocks>(
-        &mut clock,
-        HostState::clocks,
-    )?;
-    clock.func_wrap(
+    monotonic_clock(linker, VERSION)?.func_wrap(
         "subscribe",
         |mut store: Store<'_>, (when, absolute): (u64, bool)| {
             use clocks::monotonic_clock::Host;
@@ -105,7 +100,7 @@ pub(super) fn add_to_linker(linker: &mut Linker<HostState>) -> Result<()> {
             Ok((pollable,))
         },
     )?;
-    add_http_types(&mut instance(linker, "http/types", VERSION)?)?;
+    add_http_types(&mut http_types(linker, VERSION)?)?;
     instance(linker, "http/outgoing-handler", VERSION)?.func_wrap(
         "handle",
         |mut store: Store<'_>,
@@ -206,6 +201,7 @@ fn or_trap<T>(result: Result<T, ()>, what: &str) -> wasmtime::Result<T> {
     result.map_err(|()| format_err!("{what}"))
 }
 
+/// The functions of wasi:http/types that differ from 0.2's.
 fn add_http_types(http: &mut LinkerInstance<'_, HostState>) -> Result<()> {
     use types::{
         HostFields as Fields, HostFutureIncomingResponse as FutureResponse,
@@ -213,9 +209,6 @@ fn add_http_types(http: &mut LinkerInstance<'_, HostState>) -> Result<()> {
         HostOutgoingRequest as OutgoingRequest, HostOutgoingResponse as OutgoingResponse,
         HostResponseOutparam as Outparam,
     };
-    let options = wasmtime_wasi_http::p2::bindings::LinkOptions::default();
-    types::add_to_linker_instance::<_, WasiHttp>(http, &(&options).into(), HostState::http)?;
-
     http.func_wrap(
         "[constructor]fields",
         |mut store: Store<'_>, (entries,): (Vec<(String, Vec<u8>)>,)| {

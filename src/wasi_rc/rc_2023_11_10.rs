@@ -22,25 +22,13 @@ pub(super) fn add_to_linker(linker: &mut Linker<HostState>) -> Result<()> {
     error::add_to_linker_instance::<_, Io>(&mut instance(linker, "io/error", VERSION)?, table)?;
     poll::add_to_linker_instance::<_, Io>(&mut instance(linker, "io/poll", VERSION)?, table)?;
     streams::add_to_linker_instance::<_, Io>(&mut instance(linker, "io/streams", VERSION)?, table)?;
-    clocks::monotonic_clock::add_to_linker_instance::<_, WasiClocks>(
-        &mut instance(linker, "clocks/monotonic-clock", VERSION)?,
-        HostState::clocks,
-    )?;
-    filesystem::types::add_to_linker_instance::<_, WasiFilesystem>(
-        &mut instance(linker, "filesystem/types", VERSION)?,
-        HostState::filesystem,
-    )?;
-    filesystem::preopens::add_to_linker_instance::<_, WasiFilesystem>(
-        &mut instance(linker, "filesystem/preopens", VERSION)?,
-        HostState::filesystem,
-    )?;
+    monotonic_clock(linker, VERSION)?;
+    filesystem(linker, VERSION)?;
     outgoing_handler::add_to_linker_instance::<_, WasiHttp>(
         &mut instance(linker, "http/outgoing-handler", VERSION)?,
         HostState::http,
     )?;
-    let mut http = instance(linker, "http/types", VERSION)?;
-    let options = wasmtime_wasi_http::p2::bindings::LinkOptions::default();
-    types::add_to_linker_instance::<_, WasiHttp>(&mut http, &(&options).into(), HostState::http)?;
+    let mut http = http_types(linker, VERSION)?;
     add_timeouts_in_ms(&mut http)?;
     http.func_wrap(
         "[method]future-trailers.get",
