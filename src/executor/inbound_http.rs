@@ -63,11 +63,7 @@ impl InboundHttpExecutor {
             _ => return Ok(status_only(StatusCode::METHOD_NOT_ALLOWED)),
         };
         let (parts, body) = request.into_parts();
-        let body = body
-            .collect()
-            .await
-            .map_err(|e| GuestError::Trap(anyhow::anyhow!("cannot read the request body: {e}")))?
-            .to_bytes();
+        let body = super::read_body(body).await?;
         let headers = parts
             .headers
             .iter()

@@ -86,6 +86,16 @@ async fn run_until<T: Send + 'static>(
     }
 }
 
+/// The whole request body, for the executors that hand it over at once.
+async fn read_body(body: RequestBody) -> Result<bytes::Bytes, GuestError> {
+    use http_body_util::BodyExt;
+    let collected = body
+        .collect()
+        .await
+        .map_err(|e| GuestError::Trap(anyhow::anyhow!("cannot read the request body: {e}")))?;
+    Ok(collected.to_bytes())
+}
+
 /// A guest failure; an epoch interruption means the deadline passed.
 fn trap(error: wasmtime::Error) -> GuestError {
     if error.downcast_ref::<wasmtime::Trap>() == Some(&wasmtime::Trap::Interrupt) {

@@ -54,11 +54,7 @@ impl WagiExecutor {
         https: bool,
     ) -> Result<WagiInput, GuestError> {
         let (parts, body) = request.into_parts();
-        let stdin = body
-            .collect()
-            .await
-            .map_err(|e| GuestError::Trap(anyhow::anyhow!("cannot read the request body: {e}")))?
-            .to_bytes();
+        let stdin = super::read_body(body).await?;
         let header = |name: &str| {
             parts
                 .headers
