@@ -11,7 +11,7 @@
 //!   and a write the client is not taking (a response it stopped reading).
 //! - [`ConnIo`]: the stream, feeding the bytes it reads to the
 //!   request-smuggling guard's [`Framer`], which also drives the head
-//!   timer, and timing its writes.
+//!   timer, timing its writes, and closing with a lingering drain.
 
 use std::io;
 use std::pin::Pin;
@@ -20,13 +20,11 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use bytes::Bytes;
-use http_body::{Body, Frame, SizeHint};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use crate::smuggling::Framer;
+use crate::smuggling::{Feed, Framer};
 
 /// Milliseconds since `base`, as stored in the timers' atomics.
 fn millis_since(base: Instant) -> u64 {
@@ -109,41 +107,6 @@ impl Drop for InFlight {
             .store(millis_since(activity.base), Ordering::Release);
         activity.in_flight.fetch_sub(1, Ordering::AcqRel);
         activity.ended.notify_waiters();
-    }
-}
-
-/// A response body that keeps its request in flight until it is dropped.
-pub struct Tracked<B> {
-    inner: B,
-    _in_flight: InFlight,
-}
-
-impl<B> Tracked<B> {
-    pub fn new(inner: B, in_flight: InFlight) -> Self {
-        Self {
-            inner,
-            _in_flight: in_flight,
-        }
-    }
-}
-
-impl<B: Body<Data = Bytes> + Unpin> Body for Tracked<B> {
-    type Data = Bytes;
-    type Error = B::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
-        Pin::new(&mut self.inner).poll_frame(cx)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
     }
 }
 
@@ -231,11 +194,38 @@ impl Stopwatch {
 
 /// The stream, feeding what it reads to the connection's [`Framer`], and
 /// running `write_stall` while a write or flush waits for the client.
+///
+/// Closing is lingering, as nginx does it: the write side is shut first (the
+/// client gets the answer and the end), then what the client still sends is
+/// read and dropped, for a bounded time and size, before the socket is
+/// closed. A socket closed with unread input sends a reset instead, which
+/// can destroy the answer (a 431 for a big head, a 413) before the client
+/// has read it.
 pub struct ConnIo<S> {
     inner: S,
     framer: Framer,
     write_stall: Arc<Stopwatch>,
+    /// The guard lost the framing: every further read fails.
+    lost: bool,
+    closing: Closing,
 }
+
+/// Where a lingering close is.
+enum Closing {
+    Open,
+    /// The write side is shut; input is drained until EOF, `LINGER_BYTES`
+    /// or the deadline.
+    Draining {
+        deadline: Pin<Box<tokio::time::Sleep>>,
+        drained: usize,
+    },
+    Closed,
+}
+
+/// How long, and how much, a closing connection drains of what the
+/// client still sends.
+const LINGER_TIME: Duration = Duration::from_secs(2);
+const LINGER_BYTES: usize = 16 << 20;
 
 impl<S> ConnIo<S> {
     pub fn new(inner: S, framer: Framer, write_stall: Arc<Stopwatch>) -> Self {
@@ -243,6 +233,8 @@ impl<S> ConnIo<S> {
             inner,
             framer,
             write_stall,
+            lost: false,
+            closing: Closing::Open,
         }
     }
 
@@ -256,23 +248,62 @@ impl<S> ConnIo<S> {
     }
 }
 
+fn framing_lost() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        "request framing not followed; closing the connection",
+    )
+}
+
 impl<S: AsyncRead + Unpin> AsyncRead for ConnIo<S> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
+        if self.lost {
+            return Poll::Ready(Err(framing_lost()));
+        }
         let before = buf.filled().len();
         let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
         if buf.filled().len() > before {
             let this = &mut *self;
-            this.framer.feed(&buf.filled()[before..]);
+            if this.framer.feed(&buf.filled()[before..]) == Feed::Close {
+                this.lost = true;
+                return Poll::Ready(Err(framing_lost()));
+            }
         }
         polled
     }
 }
 
-impl<S: AsyncWrite + Unpin> AsyncWrite for ConnIo<S> {
+impl<S: AsyncRead + AsyncWrite + Unpin> ConnIo<S> {
+    /// Reads and drops input until EOF, the byte budget or the deadline;
+    /// between requests, only what has arrived already.
+    fn poll_drain(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let mut scratch = [0u8; 8192];
+        loop {
+            let Closing::Draining { deadline, drained } = &mut self.closing else {
+                return Poll::Ready(());
+            };
+            let mut buf = ReadBuf::new(&mut scratch);
+            match Pin::new(&mut self.inner).poll_read(cx, &mut buf) {
+                Poll::Ready(Ok(())) if !buf.filled().is_empty() => {
+                    *drained += buf.filled().len();
+                    if *drained >= LINGER_BYTES {
+                        return Poll::Ready(());
+                    }
+                }
+                // EOF or an error: nothing more will come.
+                Poll::Ready(_) => return Poll::Ready(()),
+                Poll::Pending if self.framer.at_boundary() => return Poll::Ready(()),
+                Poll::Pending => return deadline.as_mut().poll(cx),
+            }
+        }
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for ConnIo<S> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -288,7 +319,21 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for ConnIo<S> {
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
+        let this = &mut *self;
+        if let Closing::Open = this.closing {
+            let shut = std::task::ready!(Pin::new(&mut this.inner).poll_shutdown(cx));
+            this.closing = Closing::Draining {
+                deadline: Box::pin(tokio::time::sleep(LINGER_TIME)),
+                drained: 0,
+            };
+            if shut.is_err() {
+                this.closing = Closing::Closed;
+                return Poll::Ready(shut);
+            }
+        }
+        std::task::ready!(this.poll_drain(cx));
+        this.closing = Closing::Closed;
+        Poll::Ready(Ok(()))
     }
 
     fn poll_write_vectored(

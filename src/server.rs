@@ -18,7 +18,7 @@ use hyper_util::server::conn::auto;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 
-use crate::conn_io::{Activity, ConnIo, Stopwatch, Tracked};
+use crate::conn_io::{Activity, ConnIo, Stopwatch};
 use crate::http::{self, Peer};
 use crate::limits::Limits;
 use crate::listen::{Listener, Socket};
@@ -115,7 +115,7 @@ fn http_builder(limits: &Limits) -> auto::Builder<TokioExecutor> {
         // requests.
         .header_read_timeout(None)
         // hyper answers 431 when the request head outgrows its buffer.
-        .max_buf_size(limits.max_header_size.max(8192))
+        .max_buf_size(hyper_read_buffer(limits))
         .keep_alive(true);
     builder
         .http2()
@@ -127,6 +127,11 @@ fn http_builder(limits: &Limits) -> auto::Builder<TokioExecutor> {
         .keep_alive_interval(limits.idle_timeout / 2)
         .keep_alive_timeout(limits.header_read_timeout);
     builder
+}
+
+/// hyper's HTTP/1 read buffer: the longest request head it takes.
+fn hyper_read_buffer(limits: &Limits) -> usize {
+    limits.max_header_size.max(8192)
 }
 
 struct AcceptContext {
@@ -222,7 +227,11 @@ async fn serve_connection<S>(
     let activity = Activity::new();
     let head_timer = Stopwatch::for_heads(activity.clone());
     let write_stall = Stopwatch::stopped();
-    let framer = Framer::new(verdict.clone(), head_timer.clone());
+    let framer = Framer::new(
+        verdict.clone(),
+        head_timer.clone(),
+        hyper_read_buffer(&shared.limits),
+    );
     let io = ConnIo::new(stream, framer, write_stall.clone());
     let (idle_timeout, header_read_timeout) = (
         shared.limits.idle_timeout,
@@ -242,7 +251,8 @@ async fn serve_connection<S>(
             } else {
                 http::handle(shared, request, &peer).await
             };
-            Ok::<_, Infallible>(response.map(|body| Tracked::new(body, in_flight)))
+            // The request is in flight until hyper is done with its body.
+            Ok::<_, Infallible>(response.map(|body| http::Holding::new(body, in_flight)))
         }
     });
     let mut connection = std::pin::pin!(builder.serve_connection(TokioIo::new(io), service));
