@@ -42,7 +42,12 @@ pub struct AccessRecord {
     route: Mutex<Option<(String, String)>>,
     /// Counts the request as in flight until the record is written.
     shared: Arc<Shared>,
+    written: bool,
 }
+
+/// The status recorded for a request whose client went away before its
+/// response was ready (nginx's "client closed request").
+const CLIENT_CLOSED: u16 = 499;
 
 impl AccessRecord {
     pub fn start<B>(request: &Request<B>, peer: &Peer, shared: Arc<Shared>) -> Self {
@@ -58,6 +63,7 @@ impl AccessRecord {
                 .unwrap_or_else(|| "unix".to_owned()),
             route: Mutex::new(None),
             shared,
+            written: false,
         }
     }
 
@@ -81,9 +87,18 @@ impl AccessRecord {
         })
     }
 
-    fn write(self, status: u16, bytes: u64) {
+    /// Writes the record and counts the request out, once.
+    fn write(&mut self, status: u16, bytes: u64) {
+        if std::mem::replace(&mut self.written, true) {
+            return;
+        }
         self.shared.stats.finished();
-        let (route, component) = self.route.into_inner().ok().flatten().unwrap_or_default();
+        let (route, component) = self
+            .route
+            .get_mut()
+            .ok()
+            .and_then(Option::take)
+            .unwrap_or_default();
         tracing::info!(
             target: "access",
             route,
@@ -138,8 +153,16 @@ impl HttpBody for CountingBody {
 
 impl Drop for CountingBody {
     fn drop(&mut self) {
-        if let Some(record) = self.record.take() {
+        if let Some(mut record) = self.record.take() {
             record.write(self.status, self.bytes);
         }
+    }
+}
+
+/// A record dropped before it had a response: the client went away while
+/// the request was being served (hyper dropped the request's future).
+impl Drop for AccessRecord {
+    fn drop(&mut self) {
+        self.write(CLIENT_CLOSED, 0);
     }
 }
