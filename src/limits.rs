@@ -67,17 +67,39 @@ impl Admission {
     }
 
     /// A slot in a guest, held until the guest is done with the request.
+    /// A request waiting for one holds a place in the queue until it gets
+    /// the slot or gives up (its deadline, its client gone): the place is
+    /// a guard, given back however the wait ends.
     pub async fn admit(&self) -> Result<OwnedSemaphorePermit, QueueFull> {
         if let Ok(permit) = self.running.clone().try_acquire_owned() {
             return Ok(permit);
         }
-        if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.max_waiting {
-            self.waiting.fetch_sub(1, Ordering::AcqRel);
-            return Err(QueueFull);
-        }
-        let permit = self.running.clone().acquire_owned().await;
-        self.waiting.fetch_sub(1, Ordering::AcqRel);
-        permit.map_err(|_| QueueFull)
+        let _place = QueuePlace::take(&self.waiting, self.max_waiting).ok_or(QueueFull)?;
+        self.running
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| QueueFull)
+    }
+}
+
+/// A place in the admission queue, given back when dropped.
+struct QueuePlace<'a>(&'a AtomicU32);
+
+impl<'a> QueuePlace<'a> {
+    fn take(waiting: &'a AtomicU32, max: u32) -> Option<Self> {
+        waiting
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < max).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| Self(waiting))
+    }
+}
+
+impl Drop for QueuePlace<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
