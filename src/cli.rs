@@ -159,6 +159,11 @@ pub struct LimitArgs {
     /// Largest linear memory one guest instance may grow to; past it the guest traps (500).
     #[arg(long, value_name = "SIZE", default_value = "128MiB", value_parser = parse_size, env = "WASI_HTTPD_MAX_INSTANCE_MEMORY")]
     pub max_instance_memory: u64,
+
+    /// Lines of guest output (stdout and stderr) each component may log per
+    /// second; lines over it are dropped and counted in the log. 0: no limit.
+    #[arg(long, value_name = "LINES", default_value_t = crate::guest_output::DEFAULT_LIMIT, env = "WASI_HTTPD_GUEST_LOG_LIMIT")]
+    pub guest_log_limit: u32,
 }
 
 /// Instance reuse for wasi:http 0.3 components, as Spin does it. Each takes

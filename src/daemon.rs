@@ -43,14 +43,25 @@ pub async fn serve(args: ServeArgs, inherited: Option<Vec<Listener>>) -> Result<
         tokio::spawn(watchdog(period));
     }
     systemd::status("loading the app");
+    crate::guest_output::set_limit(args.limits.guest_log_limit);
+    // Guests run on a runtime of their own, one worker per core.
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    crate::executor::task::start_runtime(cores)
+        .context("cannot start the guests' runtime")
+        .map_err(Failure::Runtime)?;
     let manifest = args.app.manifest.clone();
     let build = args.app.build;
     let providers = Providers::from_process(args.app.variables.clone());
     let reuse = reuse_limits(&args.reuse, &args.limits);
     let limits = Limits::from(&args.limits);
+    // Chained requests run on their parent's admission slot, each in an
+    // instance of its own: the pool has room for one chained call per
+    // request besides the requests themselves (deeper chains past that
+    // get an error, never a wait).
     let engine_options = engine::EngineOptions {
         max_instance_memory: limits.max_instance_memory,
-        max_instances: u32::try_from(limits.max_concurrent_requests).unwrap_or(u32::MAX),
+        max_instances: u32::try_from(limits.max_concurrent_requests.saturating_mul(2))
+            .unwrap_or(u32::MAX),
     };
     let tls = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => Some(

@@ -1,7 +1,7 @@
 //! Per-request store data: the WASI and WASI-HTTP contexts a guest sees, and
 //! the outbound HTTP policy applied to its requests.
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use wasmtime::component::ResourceTable;
@@ -78,12 +78,74 @@ impl WasiHttpView for HostState {
 /// Decides what a guest's outgoing HTTP requests may reach, as Spin does:
 /// only destinations in the component's `allowed_outbound_hosts`; the guest
 /// sees `HTTP-request-denied` for the rest. Chained (`*.spin.internal`) and
-/// self (`self.alt`) requests are served in process.
+/// self (`self.alt`) requests are served in process, under the request the
+/// guest is serving.
 pub struct OutboundPolicy {
     pub component: Arc<str>,
-    pub request_id: Arc<str>,
+    /// Tags logs: the request id, or `<component>-instance`.
+    pub tag: Arc<str>,
     pub allowed: Arc<AllowedHosts>,
-    pub env: OutboundEnv,
+    pub requests: Requests,
+}
+
+impl OutboundPolicy {
+    /// The id of the request the guest serves now, for logs.
+    pub fn request_id(&self) -> Arc<str> {
+        match self.requests.current() {
+            Some(env) => env.request_id.clone(),
+            None => self.tag.clone(),
+        }
+    }
+}
+
+/// The requests a store serves: exactly one (a fresh instance per request),
+/// or those in flight in a reused wasi:http 0.3 instance, held weakly so
+/// that an instance never keeps a request (or its app generation) alive.
+pub enum Requests {
+    One(Arc<OutboundEnv>),
+    Instance(Vec<Weak<OutboundEnv>>),
+}
+
+impl Requests {
+    /// A reused instance, serving no request yet.
+    pub fn instance() -> Self {
+        Requests::Instance(Vec::new())
+    }
+
+    /// A reused instance starts serving `env`.
+    pub fn add(&mut self, env: &Arc<OutboundEnv>) {
+        if let Requests::Instance(list) = self {
+            list.retain(|w| w.strong_count() > 0);
+            list.push(Arc::downgrade(env));
+        }
+    }
+
+    /// The request an outgoing request counts under. In a reused instance
+    /// serving several requests at once, the host cannot tell which one a
+    /// call comes from, so it takes the strictest: the deepest chain and
+    /// the earliest deadline (a loop still ends, no deadline is exceeded).
+    /// `None` when no request is in flight.
+    pub fn current(&self) -> Option<Arc<OutboundEnv>> {
+        match self {
+            Requests::One(env) => Some(env.clone()),
+            Requests::Instance(list) => {
+                let mut live = list.iter().filter_map(Weak::upgrade);
+                let first = live.next()?;
+                Some(live.fold(first, |acc, env| {
+                    if env.depth == acc.depth && env.deadline == acc.deadline {
+                        return acc;
+                    }
+                    Arc::new(OutboundEnv {
+                        shared: env.shared.clone(),
+                        app: env.app.clone(),
+                        request_id: acc.request_id.clone(),
+                        depth: acc.depth.max(env.depth),
+                        deadline: acc.deadline.min(env.deadline),
+                    })
+                }))
+            }
+        }
+    }
 }
 
 /// Connect and first-byte limits for outbound requests that set none.
@@ -105,8 +167,7 @@ impl WasiHttpHooks for OutboundPolicy {
         let url = request.uri().clone();
         let host = url.host().unwrap_or_default().to_ascii_lowercase();
         let component = self.component.clone();
-        let request_id = self.request_id.clone();
-        let env = self.env.clone();
+        let request_id = self.request_id();
         let denied = |why: &str| {
             tracing::warn!(%component, %request_id, url = %url, "outbound request denied: {why}");
             Box::new(async { Err(HttpError::HttpRequestDenied) })
@@ -120,6 +181,9 @@ impl WasiHttpHooks for OutboundPolicy {
                         as Box<dyn Future<Output = Result<(), HttpError>> + Send>,
                 )
             })
+        };
+        let Some(env) = self.requests.current() else {
+            return denied("the instance serves no request now");
         };
         if let Some(target) = chained_component(&host) {
             if !self.allowed.allows_chaining_to(target) {

@@ -10,7 +10,8 @@
 //! - [`http`]: `/.well-known/spin/*`, Host validation, routing ([`router`]),
 //!   Spin's request headers, static responses, the access log, and the
 //!   [`limits`] (admission, body size, deadlines);
-//! - [`executor`]: the component call (one fresh instance per request) with
+//! - [`executor`]: the component call (one fresh instance per request, on
+//!   the guests' own runtime, tied to its request and its deadline) with
 //!   its store data from [`host`], guest output from [`guest_output`],
 //!   Spin's variables and key-value interfaces from [`platform`] and [`kv`],
 //!   and the 2023 release candidates of WASI 0.2 from [`wasi_rc`].

@@ -3,6 +3,7 @@
 
 mod inbound_http;
 mod p3;
+pub mod task;
 mod unprovided;
 mod wagi;
 mod wasi_http;
@@ -16,8 +17,8 @@ use wasmtime::component::{Component, InstancePre, Linker};
 use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
-use crate::guest_output::{GuestOutput, Stream};
-use crate::host::{HostState, OutboundPolicy};
+use crate::guest_output::{self, GuestOutput, OutputBudget, Stream};
+use crate::host::{HostState, OutboundPolicy, Requests};
 use crate::http::Body;
 use crate::limits::LimitedBody;
 
@@ -64,25 +65,24 @@ impl std::fmt::Display for GuestError {
     }
 }
 
-/// Runs a guest's whole call in its own task, holding the request's
-/// admission slot, until `deadline`; a guest still running then (spinning,
-/// or blocked in a host call) is cancelled and the answer is a timeout.
+/// Runs a guest's whole call in its own task (on the guests' runtime),
+/// holding the request's admission slot, until `deadline`; a guest still
+/// running then (spinning, or blocked in a host call) is cancelled and the
+/// answer is a timeout. Dropping the returned future (the client went
+/// away) cancels the guest too.
 async fn run_until<T: Send + 'static>(
     deadline: tokio::time::Instant,
-    permit: tokio::sync::OwnedSemaphorePermit,
+    permit: Option<tokio::sync::OwnedSemaphorePermit>,
     call: impl Future<Output = Result<T, GuestError>> + Send + 'static,
 ) -> Result<T, GuestError> {
-    let mut guest = tokio::spawn(async move {
+    let guest = task::GuestTask::spawn(deadline, async move {
         let _permit = permit;
         call.await
     });
-    match tokio::time::timeout_at(deadline, &mut guest).await {
-        Err(_) => {
-            guest.abort();
-            Err(GuestError::Timeout)
-        }
-        Ok(Err(join)) => Err(task_failed(join)),
+    match guest.await {
         Ok(Ok(result)) => result,
+        Ok(Err(task::DeadlinePassed)) => Err(GuestError::Timeout),
+        Err(join) => Err(task_failed(join)),
     }
 }
 
@@ -124,21 +124,24 @@ pub struct RequestEnv {
     pub request_id: Arc<str>,
     /// `http` or `https`: the scheme the client really used.
     pub https: bool,
-    /// When the request must be done, and how long that is from its start.
+    /// When the request must be done.
     pub deadline: tokio::time::Instant,
-    pub timeout: std::time::Duration,
     pub max_memory: usize,
-    /// The admission slot; released when the guest is done.
-    pub permit: tokio::sync::OwnedSemaphorePermit,
-    /// What the guest's own outgoing requests may reach in process.
-    pub outbound: OutboundEnv,
+    /// The admission slot, released when the guest is done; `None` for a
+    /// chained request, which runs on the slot of the request it serves.
+    pub permit: Option<tokio::sync::OwnedSemaphorePermit>,
+    /// What the guest's own outgoing requests may reach in process, and
+    /// under which request they count.
+    pub outbound: Arc<OutboundEnv>,
 }
 
-/// The app a guest's chained and self requests are served by.
-#[derive(Clone)]
+/// One request as its guest's outgoing requests see it: the app that
+/// serves chained and self requests, and the request's id, chain depth and
+/// deadline. It lives as long as the request (never in a reused instance).
 pub struct OutboundEnv {
     pub shared: Arc<crate::state::Shared>,
     pub app: Arc<crate::app::LoadedApp>,
+    pub request_id: Arc<str>,
     /// How many chained calls led to this request.
     pub depth: u32,
     /// The deadline of the client request at the head of the chain.
@@ -166,6 +169,8 @@ pub struct LoadedComponent {
     allowed: Arc<AllowedHosts>,
     variables: ComponentVariables,
     kv: KvAccess,
+    /// Its guests' output budget (`--guest-log-limit`).
+    output: Arc<OutputBudget>,
     executor: Executor,
 }
 
@@ -242,6 +247,7 @@ impl LoadedComponent {
             allowed: Arc::new(setup.allowed),
             variables: setup.variables,
             kv: setup.kv,
+            output: guest_output::budget(id),
             executor,
         })
     }
@@ -273,7 +279,7 @@ impl LoadedComponent {
                 e.handle(store, env, request, self.id.clone()).await
             }
             Executor::P3(e) => {
-                let make_state = self.state_maker(&env);
+                let make_state = self.state_maker(env.max_memory);
                 e.handle(engine, make_state, env, request).await
             }
             Executor::Wagi(e) => {
@@ -297,36 +303,26 @@ impl LoadedComponent {
             .map_err(GuestError::Instantiate)?;
         let mut store = Store::new(engine, state);
         store.limiter(|state| &mut state.limits);
-        // Guests spinning in Wasm trap at the deadline (epoch interruption).
-        let ticks = env.timeout.as_millis() / crate::engine::EPOCH_TICK.as_millis() + 1;
-        store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
-        store.epoch_deadline_trap();
+        // Guests spinning in Wasm yield at every tick and trap at the deadline.
+        task::yield_every_tick(&mut store, Some(env.deadline));
         Ok(store)
     }
 
     /// Store data for instances that outlive one request (wasi:http 0.3):
-    /// made from the first request's context, logs tagged with the instance.
-    fn state_maker(&self, env: &RequestEnv) -> p3::MakeState {
-        let outbound = OutboundEnv {
-            depth: 0,
-            deadline: tokio::time::Instant::now() + std::time::Duration::from_secs(365 * 24 * 3600),
-            ..env.outbound.clone()
-        };
-        let recipe = self.recipe(
-            format!("{}-instance", self.id).into(),
-            outbound,
-            env.max_memory,
-        );
-        Arc::new(move || recipe.state(None))
+    /// no request's context (each request brings its own, see
+    /// [`Requests`]), logs tagged with the instance.
+    fn state_maker(&self, max_memory: usize) -> p3::MakeState {
+        let recipe = self.recipe(format!("{}-instance", self.id).into(), max_memory);
+        Arc::new(move || recipe.state(Requests::instance(), None))
     }
 
     fn host_state(&self, env: &RequestEnv, wagi: Option<WagiStdio>) -> Result<HostState> {
-        self.recipe(env.request_id.clone(), env.outbound.clone(), env.max_memory)
-            .state(wagi)
+        self.recipe(env.request_id.clone(), env.max_memory)
+            .state(Requests::One(env.outbound.clone()), wagi)
     }
 
     /// What a store's data is made from, for one request or one instance.
-    fn recipe(&self, tag: Arc<str>, outbound: OutboundEnv, max_memory: usize) -> StateRecipe {
+    fn recipe(&self, tag: Arc<str>, max_memory: usize) -> StateRecipe {
         StateRecipe {
             id: self.id.clone(),
             tag,
@@ -335,7 +331,7 @@ impl LoadedComponent {
             allowed: self.allowed.clone(),
             variables: self.variables.clone(),
             kv: self.kv.clone(),
-            outbound,
+            output: self.output.clone(),
             max_memory,
         }
     }
@@ -356,13 +352,13 @@ struct StateRecipe {
     allowed: Arc<AllowedHosts>,
     variables: ComponentVariables,
     kv: KvAccess,
-    outbound: OutboundEnv,
+    output: Arc<OutputBudget>,
     max_memory: usize,
 }
 
 impl StateRecipe {
-    fn state(&self, wagi: Option<WagiStdio>) -> Result<HostState> {
-        let output = |stream| GuestOutput::new(self.id.clone(), self.tag.clone(), stream);
+    fn state(&self, requests: Requests, wagi: Option<WagiStdio>) -> Result<HostState> {
+        let output = |stream| GuestOutput::new(self.output.clone(), self.tag.clone(), stream);
         let mut wasi = WasiCtxBuilder::new();
         wasi.stderr(output(Stream::Stderr)).envs(&self.environment);
         match wagi {
@@ -382,9 +378,9 @@ impl StateRecipe {
         }
         let outbound = OutboundPolicy {
             component: self.id.clone(),
-            request_id: self.tag.clone(),
+            tag: self.tag.clone(),
             allowed: self.allowed.clone(),
-            env: self.outbound.clone(),
+            requests,
         };
         Ok(HostState::new(
             wasi.build(),

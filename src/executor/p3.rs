@@ -23,10 +23,11 @@ use wasmtime_wasi_http::handler::{
 };
 use wasmtime_wasi_http::p3::bindings::ServicePre;
 
-use super::{GuestError, RequestBody, RequestEnv};
+use super::task::{DeadlinePassed, GuestTask};
+use super::{GuestError, OutboundEnv, RequestBody, RequestEnv};
 use crate::cli::Reuse;
 use crate::host::HostState;
-use crate::http::Body;
+use crate::http::{Body, Holding};
 
 const EXPORT_PREFIX: &str = "wasi:http/handler@0.3.";
 
@@ -95,14 +96,40 @@ impl P3Executor {
                 limits: self.limits.clone(),
             })
         });
-        let _permit = env.permit;
+        let handler = handler.clone();
+        let deadline = env.deadline;
+        // The request's context reaches the instance through
+        // `on_request_start`, held weakly there: it lives as long as this
+        // request (its response body included), with the admission slot.
+        // `alive` is dropped with the request: when that happens before the
+        // response (the client went away), the request expires in the
+        // instance, which then takes no new request and is retired.
+        let (alive, abandoned) = tokio::sync::oneshot::channel::<()>();
+        let keep = (env.permit, env.outbound.clone(), alive);
         let request = request.map(|body| body.boxed_unsync());
-        let handled = handler.handle(env.deadline.into_std(), request);
-        match tokio::time::timeout_at(env.deadline, handled).await {
-            Err(_) => Err(GuestError::Timeout),
-            Ok(Ok(response)) => Ok(response.map(|body| body.map_err(Into::into).boxed_unsync())),
-            Ok(Err(error)) if error.is::<ExpirationError>() => Err(GuestError::Timeout),
-            Ok(Err(error)) => Err(super::trap(error)),
+        // Run on the guests' runtime, so that the handler's workers (the
+        // instances) are spawned there.
+        let handled = GuestTask::spawn(deadline, async move {
+            handler
+                .handle(
+                    RequestData {
+                        deadline,
+                        env: env.outbound,
+                        abandoned,
+                    },
+                    request,
+                )
+                .await
+        });
+        match handled.await {
+            // The body keeps what the request holds until hyper is done.
+            Ok(Ok(Ok(response))) => Ok(response.map(|body| {
+                Holding::new(body.map_err(Into::into).boxed_unsync(), keep).boxed_unsync()
+            })),
+            Ok(Err(DeadlinePassed)) => Err(GuestError::Timeout),
+            Ok(Ok(Err(error))) if error.is::<ExpirationError>() => Err(GuestError::Timeout),
+            Ok(Ok(Err(error))) => Err(super::trap(error)),
+            Err(join) => Err(super::task_failed(join)),
         }
     }
 }
@@ -123,9 +150,9 @@ impl HandlerState for P3State {
         let state = (self.make_state)().map_err(wasmtime::Error::from_anyhow)?;
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limits);
-        // Re-armed by each request (on_request_start); far away until then.
-        store.set_epoch_deadline(u64::MAX / 2);
-        store.epoch_deadline_trap();
+        // A guest spinning in Wasm yields at every tick, so that the
+        // expirations below are polled and other guests run.
+        super::task::yield_every_tick(&mut store, None);
         let proxy = self.pre.instantiate_async(&mut store).await?;
         Ok(Instance {
             store,
@@ -139,22 +166,27 @@ impl HandlerState for P3State {
             state: Worker {
                 max_reuse: sample_count(self.limits.max_reuse),
                 max_concurrent: sample_count(self.limits.max_concurrent),
-                request_timeout: self.limits.request_timeout,
             },
         })
     }
 }
 
+/// What each request brings to the instance that serves it.
+struct RequestData {
+    deadline: tokio::time::Instant,
+    env: Arc<OutboundEnv>,
+    /// Resolves when the request is dropped.
+    abandoned: tokio::sync::oneshot::Receiver<()>,
+}
+
 struct Worker {
     max_reuse: u64,
     max_concurrent: u64,
-    request_timeout: Duration,
 }
 
 impl WorkerState for Worker {
     type StoreData = HostState;
-    /// The request's deadline.
-    type RequestData = Instant;
+    type RequestData = RequestData;
 
     fn should_accept_request(&self, concurrent: usize, total: usize) -> ShouldAccept {
         if total as u64 >= self.max_reuse {
@@ -169,14 +201,17 @@ impl WorkerState for Worker {
     fn on_request_start(
         &self,
         mut store: StoreContextMut<'_, HostState>,
-        deadline: Instant,
+        request: RequestData,
         _task: GuestTaskId,
     ) -> Pin<Box<dyn Future<Output = ()> + Send + Sync>> {
-        // A guest spinning in Wasm traps once the newest request's deadline
-        // passes (the epoch deadline is per instance).
-        let ticks = self.request_timeout.as_millis() / crate::engine::EPOCH_TICK.as_millis() + 1;
-        store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
-        Box::pin(tokio::time::sleep_until(deadline.into()))
+        store.data_mut().outbound.requests.add(&request.env);
+        // The request expires at its deadline, or when it is abandoned.
+        Box::pin(async move {
+            tokio::select! {
+                () = tokio::time::sleep_until(request.deadline) => {}
+                _ = request.abandoned => {}
+            }
+        })
     }
 
     fn drop(&self, _store: Store<HostState>, result: wasmtime::Result<()>) {

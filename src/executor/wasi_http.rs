@@ -4,9 +4,14 @@
 //! per request, the response streamed while the guest keeps writing its
 //! body.
 
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::{Context as _, Result};
+use bytes::Bytes;
+use http_body::{Body as HttpBody, Frame, SizeHint};
 use http_body_util::BodyExt;
 use wasmtime::Store;
 use wasmtime::component::{ComponentExportIndex, InstancePre, Resource};
@@ -14,9 +19,10 @@ use wasmtime_wasi_http::WasiHttpView;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::types::{HostIncomingRequest, HostResponseOutparam};
 
+use super::task::{DeadlinePassed, GuestTask};
 use super::{GuestError, RequestBody, RequestEnv};
 use crate::host::HostState;
-use crate::http::Body;
+use crate::http::{Body, BoxError};
 
 const EXPORT_PREFIX: &str = "wasi:http/incoming-handler@0.2.";
 
@@ -87,8 +93,8 @@ impl WasiHttpExecutor {
         let permit = env.permit;
         // The guest runs in its own task: it goes on writing the body after
         // the response head has been handed to hyper. It holds the request's
-        // admission slot until it is done.
-        let mut guest = tokio::spawn(async move {
+        // admission slot until it is done, and ends at the deadline.
+        let mut guest = GuestTask::spawn(env.deadline, async move {
             let _permit = permit;
             let instance = pre
                 .instantiate_async(&mut store)
@@ -101,32 +107,93 @@ impl WasiHttpExecutor {
                 .await
                 .map_err(super::trap)
         });
-        let request_id = env.request_id;
-        match tokio::time::timeout_at(env.deadline, rx).await {
-            Err(_) => {
-                // Blocked in a host call (a sleep, an outbound request):
-                // cancel it by dropping the guest's task.
-                guest.abort();
-                Err(GuestError::Timeout)
+        // The head comes, or the outparam is dropped unset: by the guest, or
+        // with its store when the guest ends, traps or reaches the deadline.
+        match rx.await {
+            Ok(Ok(response)) => {
+                let (parts, body) = response.into_parts();
+                let body = GuestBody {
+                    inner: body.map_err(Into::into).boxed_unsync(),
+                    guest: Some(guest),
+                    ended: false,
+                    component,
+                    request_id: env.request_id,
+                };
+                Ok(http::Response::from_parts(parts, body.boxed_unsync()))
             }
-            Ok(Ok(Ok(response))) => {
-                tokio::spawn(async move {
-                    match tokio::time::timeout_at(env.deadline, &mut guest).await {
-                        Ok(Ok(Err(error))) => {
-                            tracing::error!(%component, %request_id, error = %error, "guest failed after sending the response head; the body was cut");
-                        }
-                        Err(_) => guest.abort(),
-                        _ => {}
-                    }
-                });
-                Ok(response.map(|body| body.map_err(Into::into).boxed_unsync()))
-            }
-            Ok(Ok(Err(code))) => Err(GuestError::ErrorCode(format!("{code:?}"))),
-            Ok(Err(_)) => match guest.await {
-                Ok(Ok(())) => Err(GuestError::NoResponse),
-                Ok(Err(error)) => Err(error),
-                Err(join) => Err(super::task_failed(join)),
+            Ok(Err(code)) => Err(GuestError::ErrorCode(format!("{code:?}"))),
+            Err(_) => match tokio::time::timeout(REASON_GRACE, &mut guest).await {
+                Ok(ended) => Err(match ended {
+                    Ok(Ok(Ok(()))) => GuestError::NoResponse,
+                    Ok(Ok(Err(error))) => error,
+                    Ok(Err(DeadlinePassed)) => GuestError::Timeout,
+                    Err(join) => super::task_failed(join),
+                }),
+                // The guest dropped the outparam and runs on: nothing it does
+                // can reach the client now; it ends at its deadline.
+                Err(_) => {
+                    guest.detach();
+                    Err(GuestError::NoResponse)
+                }
             },
         }
+    }
+}
+
+/// How long to wait, once the outparam is gone, for the guest's own end
+/// (a trap drops the outparam with the store), so the log says why.
+const REASON_GRACE: Duration = Duration::from_millis(100);
+
+/// The response body a guest is still writing, tied to the guest's task:
+/// when hyper drops it before its end (the client went away, the deadline
+/// cut it), the guest is stopped; after its end the guest may finish (up to
+/// its deadline). Either way a failure is logged.
+struct GuestBody {
+    inner: Body,
+    guest: Option<GuestTask<Result<(), GuestError>>>,
+    ended: bool,
+    component: Arc<str>,
+    request_id: Arc<str>,
+}
+
+impl HttpBody for GuestBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        if matches!(polled, Poll::Ready(None)) {
+            self.ended = true;
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+impl Drop for GuestBody {
+    fn drop(&mut self) {
+        let Some(guest) = self.guest.take() else {
+            return;
+        };
+        let (component, request_id) = (self.component.clone(), self.request_id.clone());
+        guest.settle(!self.ended, move |ended| match ended {
+            Ok(Ok(Err(error))) => {
+                tracing::error!(%component, %request_id, error = %error, "guest failed after sending the response head; the body was cut");
+            }
+            Ok(Err(DeadlinePassed)) => {
+                tracing::warn!(%component, %request_id, "guest still running at the request deadline after its response; stopped");
+            }
+            _ => {}
+        });
     }
 }

@@ -11,7 +11,7 @@ use http_body_util::BodyExt;
 use wasmtime_wasi_http::{Error as HttpError, WasiBody};
 
 use super::headers;
-use super::invoke::{Invocation, invoke};
+use super::invoke::{Admitted, Invocation, invoke};
 use super::{Body, static_response};
 use crate::app::Target;
 use crate::executor::OutboundEnv;
@@ -77,6 +77,8 @@ pub async fn to_self(
     }
 }
 
+/// A chained call runs on the admission slot of the request it serves:
+/// waiting for a second slot while holding one could deadlock.
 fn invocation(
     env: &OutboundEnv,
     request_id: Arc<str>,
@@ -90,6 +92,7 @@ fn invocation(
         https: false,
         deadline: env.deadline,
         depth: env.depth + 1,
+        admission: Admitted::Parent,
     }
 }
 

@@ -8,6 +8,7 @@ use std::sync::atomic::Ordering;
 
 use http::{Request, Response, StatusCode};
 use http_body_util::BodyExt;
+use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Instant;
 use wasmtime_wasi_http::WasiBody;
 
@@ -27,6 +28,44 @@ pub struct Invocation {
     pub deadline: Instant,
     /// How many chained calls led here (0 for a request from a client).
     pub depth: u32,
+    pub admission: Admitted,
+}
+
+/// Whether the call needs an admission slot of its own.
+pub enum Admitted {
+    /// A client's request: it waits for a slot (or is refused with 503).
+    Needed,
+    /// A chained request: it runs on the slot of the request it serves.
+    Parent,
+}
+
+/// A slot for a client's request, or the answer when none comes: 504 when
+/// the deadline passes while queued (the wait counts against it), 503 when
+/// the queue is full.
+async fn admit(call: &Invocation) -> Result<OwnedSemaphorePermit, Response<Body>> {
+    let (request_id, component) = (&call.request_id, &call.component.id);
+    match tokio::time::timeout_at(call.deadline, call.shared.admission.admit()).await {
+        Ok(Ok(permit)) => Ok(permit),
+        Err(_) => {
+            tracing::error!(%request_id, %component, "request deadline passed while queued; answering 504");
+            Err(text(
+                StatusCode::GATEWAY_TIMEOUT,
+                "the app did not answer in time",
+            ))
+        }
+        Ok(Err(_)) => {
+            tracing::warn!(%request_id, %component, "request queue full; answering 503");
+            let mut response = text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "server busy, retry shortly",
+            );
+            response.headers_mut().insert(
+                http::header::RETRY_AFTER,
+                http::HeaderValue::from_static("1"),
+            );
+            Err(response)
+        }
+    }
 }
 
 /// Serves `request` with the component; never fails (errors become status
@@ -35,44 +74,27 @@ pub async fn invoke(call: Invocation, request: Request<WasiBody>) -> Response<Bo
     let limits = &call.shared.limits;
     let component = call.component.clone();
     let request_id = call.request_id.clone();
-    // The wait for a slot counts against the request's deadline.
-    let admitted = match tokio::time::timeout_at(call.deadline, call.shared.admission.admit()).await
-    {
-        Ok(admitted) => admitted,
-        Err(_) => {
-            tracing::error!(%request_id, component = %component.id, "request deadline passed while queued; answering 504");
-            return text(
-                StatusCode::GATEWAY_TIMEOUT,
-                "the app did not answer in time",
-            );
-        }
-    };
-    let Ok(permit) = admitted else {
-        tracing::warn!(%request_id, component = %component.id, "request queue full; answering 503");
-        let mut response = text(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "server busy, retry shortly",
-        );
-        response.headers_mut().insert(
-            http::header::RETRY_AFTER,
-            http::HeaderValue::from_static("1"),
-        );
-        return response;
+    let permit = match call.admission {
+        Admitted::Parent => None,
+        Admitted::Needed => match admit(&call).await {
+            Ok(permit) => Some(permit),
+            Err(response) => return response,
+        },
     };
     let deadline = call.deadline;
     let env = RequestEnv {
         request_id: request_id.clone(),
         https: call.https,
         deadline,
-        timeout: deadline.saturating_duration_since(Instant::now()),
         max_memory: limits.max_instance_memory,
         permit,
-        outbound: OutboundEnv {
+        outbound: Arc::new(OutboundEnv {
             shared: call.shared.clone(),
             app: call.app.clone(),
+            request_id: request_id.clone(),
             depth: call.depth,
             deadline,
-        },
+        }),
     };
     let request = request.map(|body| LimitedBody::new(body, limits.max_body_size));
     let too_large = request.body().exceeded.clone();

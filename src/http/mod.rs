@@ -167,6 +167,7 @@ impl Dispatch<'_> {
                     https: peer.https,
                     deadline,
                     depth: 0,
+                    admission: invoke::Admitted::Needed,
                 };
                 invoke::invoke(
                     invocation,

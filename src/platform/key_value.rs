@@ -18,7 +18,7 @@ impl HostState {
             if let OpenError::NotDeclared = e {
                 tracing::warn!(
                     component = %self.outbound.component,
-                    request_id = %self.outbound.request_id,
+                    request_id = %self.outbound.request_id(),
                     store = %label,
                     "key-value store not in key_value_stores; access denied"
                 );
