@@ -15,6 +15,8 @@ mod edge;
 mod guests;
 #[path = "it/headers.rs"]
 mod headers;
+#[path = "it/isolation.rs"]
+mod isolation;
 #[path = "it/lifecycle.rs"]
 mod lifecycle;
 #[path = "it/modules.rs"]

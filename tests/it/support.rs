@@ -279,6 +279,10 @@ impl Daemon {
         send(self.addr, request)
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn signal(&self, signal: nix::sys::signal::Signal) {
         let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
         nix::sys::signal::kill(pid, signal).expect("send a signal");
@@ -418,11 +422,23 @@ impl Connection {
         }
     }
 
+    /// A connection on a stream the caller set up (timeouts, say).
+    pub fn from_stream(stream: TcpStream) -> Self {
+        Self {
+            reader: BufReader::new(stream),
+        }
+    }
+
     pub fn send(&mut self, request: &str) -> Response {
         self.reader
             .get_mut()
             .write_all(request.as_bytes())
             .expect("send request");
+        read_response(&mut self.reader)
+    }
+
+    /// Reads the next response (of a pipelined request).
+    pub fn read(&mut self) -> Response {
         read_response(&mut self.reader)
     }
 

@@ -3,10 +3,14 @@
 //! `200` with `hello from p3 <path>` and counts the requests this instance
 //! has served in the `x-instance-count` header, so the tests can see
 //! instance reuse.
+//!
+//! `/chain` chains to itself (`http://p3hello.spin.internal/chain`) and
+//! answers `<status> <inner body>`, or `error: <code>` when the host
+//! refused the chained request: a loop that only the host can end.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use wasip3::http::types::{ErrorCode, Fields, Request, Response};
+use wasip3::http::types::{ErrorCode, Fields, Request, Response, Scheme};
 use wasip3::{wit_bindgen, wit_future, wit_stream};
 
 wasip3::http::service::export!(P3Hello);
@@ -19,6 +23,11 @@ impl wasip3::exports::http::handler::Guest for P3Hello {
     async fn handle(request: Request) -> Result<Response, ErrorCode> {
         let count = SERVED.fetch_add(1, Ordering::Relaxed) + 1;
         let path = request.get_path_with_query().unwrap_or_default();
+        let text = if path == "/chain" {
+            chain().await
+        } else {
+            format!("hello from p3 {path}")
+        };
         let headers = Fields::from_list(&[("x-instance-count".to_string(), count.to_string().into_bytes())])
             .map_err(|_| ErrorCode::InternalError(None))?;
         let (mut body_tx, body_rx) = wit_stream::new();
@@ -26,9 +35,28 @@ impl wasip3::exports::http::handler::Guest for P3Hello {
         let (response, _sent) = Response::new(headers, Some(body_rx), body_result_rx);
         drop(body_result_tx);
         wit_bindgen::spawn_local(async move {
-            let remaining = body_tx.write_all(format!("hello from p3 {path}").into_bytes()).await;
+            let remaining = body_tx.write_all(text.into_bytes()).await;
             assert!(remaining.is_empty());
         });
         Ok(response)
+    }
+}
+
+/// Sends `GET http://p3hello.spin.internal/chain`; its status and body.
+async fn chain() -> String {
+    let (_trailers_tx, trailers_rx) = wit_future::new(|| Ok(None));
+    let (request, _sent) = Request::new(Fields::new(), None, trailers_rx, None);
+    let _ = request.set_scheme(Some(&Scheme::Http));
+    let _ = request.set_authority(Some("p3hello.spin.internal"));
+    let _ = request.set_path_with_query(Some("/chain"));
+    match wasip3::http::client::send(request).await {
+        Ok(response) => {
+            let status = response.get_status_code();
+            let (_result_tx, result_rx) = wit_future::new(|| Ok(()));
+            let (body, _trailers) = Response::consume_body(response, result_rx);
+            let body = body.collect().await;
+            format!("{status} {}", String::from_utf8_lossy(&body))
+        }
+        Err(code) => format!("error: {code:?}"),
     }
 }

@@ -1,7 +1,8 @@
 //! `slow` test guest: sleeps in a host call before answering, so a test can
 //! hold a request in flight. `GET /...?ms=N` sleeps N milliseconds (default
-//! 1000) through `wasi:clocks/monotonic-clock`, then answers `200` with
-//! `slept N ms`. Used by the drain-on-SIGTERM and reload tests.
+//! 1000) through `wasi:clocks/monotonic-clock` (saying so on stdout first,
+//! so a test can wait for it), then answers `200` with `slept N ms`. Used
+//! by the drain-on-SIGTERM, reload and isolation tests.
 
 use wasi::http::types::{Fields, IncomingRequest, OutgoingBody, OutgoingResponse, ResponseOutparam};
 
@@ -15,6 +16,7 @@ impl wasi::exports::http::incoming_handler::Guest for Slow {
             .and_then(|(_, rest)| rest.split('&').next())
             .and_then(|n| n.parse().ok())
             .unwrap_or(1000);
+        println!("slow: sleeping {ms} ms");
         wasi::clocks::monotonic_clock::subscribe_duration(ms * 1_000_000).block();
         let response = OutgoingResponse::new(Fields::new());
         let body = response.body().expect("response body");

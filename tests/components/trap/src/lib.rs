@@ -1,8 +1,10 @@
 //! `trap` test guest: misbehaves on request, before setting a response.
 //!
 //! - `/trap...`: panics (which aborts, i.e. a wasm trap);
-//! - `/loop...`: spins in Wasm forever without calling the host;
+//! - `/loop...`: prints `looping`, then spins in Wasm forever without
+//!   calling the host;
 //! - `/grow/N`: grows its memory by N MiB, then answers `ok`;
+//! - `/flood/N`: writes N lines to stdout, then answers `ok`;
 //! - anything else: `200 OK` with body `ok`.
 //!
 //! Used by the integration tests that check a trapping guest turns into a
@@ -23,10 +25,17 @@ impl wasi::exports::http::incoming_handler::Guest for Trap {
             panic!("boom: guest asked to trap on {path}");
         }
         if path.starts_with("/loop") {
-            // Spins in Wasm, never calling the host: only an epoch deadline stops it.
+            // Spins in Wasm, never calling the host: only an epoch deadline
+            // stops it. Says so first, so a test can wait for it.
+            println!("looping");
             let mut n: u64 = 0;
             loop {
                 n = std::hint::black_box(n.wrapping_add(1));
+            }
+        }
+        if let Some(lines) = path.strip_prefix("/flood/") {
+            for i in 0..lines.parse::<u32>().unwrap_or(0) {
+                println!("flood line {i}");
             }
         }
         if let Some(mib) = path.strip_prefix("/grow/") {
