@@ -47,6 +47,7 @@ pub mod mounts;
 pub mod outbound_client;
 pub mod outbound_hosts;
 pub mod platform;
+pub mod relative_urls;
 pub mod route_table;
 pub mod router;
 pub mod server;

@@ -465,5 +465,6 @@ fn define_host(linker: &mut Linker<HostState>) -> Result<()> {
     wasmtime_wasi_http::p3::add_to_linker(linker)?;
     crate::platform::add_to_linker(linker)?;
     crate::wasi_rc::add_to_linker(linker)?;
+    crate::relative_urls::add_to_linker(linker)?;
     Ok(())
 }
