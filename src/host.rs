@@ -186,10 +186,14 @@ impl WasiHttpHooks for OutboundPolicy {
             return denied("the instance serves no request now");
         };
         if let Some(target) = chained_component(&host) {
-            if !self.allowed.allows_chaining_to(target) {
-                return denied(
-                    "add http://<component>.spin.internal (or http://*.spin.internal) to allowed_outbound_hosts",
-                );
+            // The URL is checked as any other (its scheme and port against
+            // the entries), as Spin does; then it is served in process,
+            // whatever its scheme.
+            if !self.allowed.allows(&url) {
+                return denied(&format!(
+                    "add {}://<component>.spin.internal (or {0}://*.spin.internal) to allowed_outbound_hosts",
+                    url.scheme_str().unwrap_or("http")
+                ));
             }
             let target = target.to_owned();
             return Box::new(async move {

@@ -159,15 +159,6 @@ impl AllowedHosts {
                 && matches!(e.host, HostPattern::Any | HostPattern::ToSelf)
         })
     }
-
-    /// Is chaining to `component_id` through `http://<component_id>.spin.internal`
-    /// allowed? This is the ordinary check of that URL (port 80), so
-    /// `http://<id>.spin.internal`, `http://*.spin.internal`, `*://*:*` and the like
-    /// allow it. Whether the component exists is for the caller to check.
-    pub fn allows_chaining_to(&self, component_id: &str) -> bool {
-        let host = format!("{component_id}.{SERVICE_CHAINING_DOMAIN}");
-        self.allows_parts("http", &host, None)
-    }
 }
 
 /// For a host like `api.spin.internal`, the component id `api` (as written, case

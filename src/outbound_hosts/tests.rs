@@ -421,7 +421,7 @@ fn no_entries_deny_everything() {
             &["http://example.com/", "https://[::1]/", "/relative"],
         );
         assert!(!h.allows_self());
-        assert!(!h.allows_chaining_to("api"));
+        assert!(!allows(&h, "http://api.spin.internal/"));
     }
 }
 
@@ -478,8 +478,8 @@ fn any_host_entry_with_http_scheme_allows_self_requests() {
 #[test]
 fn chaining_needs_an_entry_for_that_component() {
     let h = hosts(&["http://api.spin.internal"]);
-    assert!(h.allows_chaining_to("api"));
-    assert!(!h.allows_chaining_to("web"));
+    assert!(allows(&h, "http://api.spin.internal/"));
+    assert!(!allows(&h, "http://web.spin.internal/"));
     check(
         &h,
         &["http://api.spin.internal/items"],
@@ -488,26 +488,42 @@ fn chaining_needs_an_entry_for_that_component() {
             "http://api.spin.internal:8080/",
         ],
     );
-    // https-only entries do not allow the http chaining URL.
-    assert!(!hosts(&["https://api.spin.internal"]).allows_chaining_to("api"));
+    // As in Spin, the entry's scheme is checked against the URL's: an
+    // https entry allows chaining over https, not over http.
+    let https = hosts(&["https://api.spin.internal"]);
+    assert!(!allows(&https, "http://api.spin.internal/"));
+    assert!(allows(&https, "https://api.spin.internal/x"));
+    assert!(allows(
+        &hosts(&["https://*.spin.internal"]),
+        "https://back.spin.internal/"
+    ));
 }
 
 #[test]
 fn wildcard_chaining_entry_allows_every_component() {
     let h = hosts(&["http://*.spin.internal"]);
-    assert!(h.allows_chaining_to("api"));
-    assert!(h.allows_chaining_to("my-other-component"));
-    assert!(h.allows_chaining_to("HTTP-server"));
+    assert!(allows(&h, "http://api.spin.internal/"));
+    assert!(allows(&h, "http://my-other-component.spin.internal/"));
+    assert!(allows(&h, "http://HTTP-server.spin.internal/"));
     assert!(!allows(&h, "http://example.com/"));
     assert!(!allows(&h, "http://spin.internal/"));
 }
 
 #[test]
 fn broad_entries_also_allow_chaining() {
-    assert!(hosts(&["*://*:*"]).allows_chaining_to("api"));
-    assert!(hosts(&["http://*:80"]).allows_chaining_to("api"));
-    assert!(!hosts(&["http://*:8080"]).allows_chaining_to("api"));
-    assert!(!hosts(&["http://self"]).allows_chaining_to("api"));
+    assert!(allows(&hosts(&["*://*:*"]), "http://api.spin.internal/"));
+    assert!(allows(
+        &hosts(&["http://*:80"]),
+        "http://api.spin.internal/"
+    ));
+    assert!(!allows(
+        &hosts(&["http://*:8080"]),
+        "http://api.spin.internal/"
+    ));
+    assert!(!allows(
+        &hosts(&["http://self"]),
+        "http://api.spin.internal/"
+    ));
 }
 
 #[test]
