@@ -1,5 +1,12 @@
 //! The old Spin SDK's outbound `fermyon:spin/http`, sent under the same
-//! `allowed_outbound_hosts` policy (and in-process chaining) as wasi:http.
+//! `allowed_outbound_hosts` policy (and in-process chaining, and relative
+//! URLs as self requests) as wasi:http.
+//!
+//! The interface hands the whole response over at once, so the host
+//! collects it: as Spin does, up to [`MAX_RESPONSE_BYTES`] (headers and
+//! body), past which the guest gets `runtime-error` (and nothing more is
+//! read). The guest's headers are filtered as wasi:http filters them
+//! (no `Host`, no hop-by-hop fields); `Host` is set from the URL.
 
 use super::bindings::fermyon::spin::{http as legacy_http, http_types as legacy};
 use crate::host::HostState;
@@ -22,10 +29,20 @@ impl legacy_http::Host for HostState {
             legacy::Method::Head => http::Method::HEAD,
             legacy::Method::Options => http::Method::OPTIONS,
         };
-        let mut builder = http::Request::builder().method(method).uri(&req.uri);
+        let uri: http::Uri = req.uri.parse().map_err(|_| legacy::HttpError::InvalidUrl)?;
+        let mut builder = http::Request::builder().method(method);
         for (name, value) in &req.headers {
-            builder = builder.header(name, value);
+            let Ok(name) = http::HeaderName::try_from(name.as_str()) else {
+                return Err(legacy::HttpError::RequestError);
+            };
+            if !wasmtime_wasi_http::DEFAULT_FORBIDDEN_HEADERS.contains(&name) {
+                builder = builder.header(name, value);
+            }
         }
+        if let Some(authority) = uri.authority() {
+            builder = builder.header(http::header::HOST, authority.as_str());
+        }
+        let builder = builder.uri(uri);
         let body = http_body_util::Full::new(bytes::Bytes::from(req.body.unwrap_or_default()))
             .map_err(|e| match e {})
             .boxed_unsync();
@@ -44,21 +61,56 @@ impl legacy_http::Host for HostState {
         })?;
         tokio::spawn(std::pin::Pin::from(io));
         let status = response.status().as_u16();
-        let headers = response
+        let headers: Vec<(String, String)> = response
             .headers()
             .iter()
             .filter_map(|(k, v)| Some((k.to_string(), v.to_str().ok()?.to_owned())))
             .collect();
-        let body = response
-            .into_body()
-            .collect()
-            .await
-            .map_err(|_| legacy::HttpError::RuntimeError)?
-            .to_bytes();
+        let header_bytes = headers
+            .iter()
+            .map(|(k, v)| k.len() + v.len())
+            .sum::<usize>();
+        let body = collect_bounded(
+            response.into_body(),
+            MAX_RESPONSE_BYTES - header_bytes.min(MAX_RESPONSE_BYTES),
+        )
+        .await
+        .map_err(|why| {
+            tracing::warn!(
+                component = %self.outbound.component,
+                request_id = %self.outbound.request_id(),
+                "fermyon:spin/http response not handed to the guest: {why}"
+            );
+            legacy::HttpError::RuntimeError
+        })?;
         Ok(legacy::Response {
             status,
             headers: Some(headers),
-            body: Some(body.to_vec()),
+            body: Some(body),
         })
     }
+}
+
+/// Most bytes (headers and body) of a response the host collects for the
+/// guest: Spin's `MAX_HOST_BUFFERED_BYTES`.
+pub const MAX_RESPONSE_BYTES: usize = 128 << 20;
+
+/// The body, read whole unless it is longer than `max` bytes: then reading
+/// stops there (the rest is never read) and the answer is why.
+async fn collect_bounded(
+    mut body: wasmtime_wasi_http::WasiBody,
+    max: usize,
+) -> Result<Vec<u8>, String> {
+    use http_body_util::BodyExt;
+    let mut collected = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| format!("the response body failed: {e}"))?;
+        if let Some(data) = frame.data_ref() {
+            if collected.len() + data.len() > max {
+                return Err(format!("the response exceeds {MAX_RESPONSE_BYTES} bytes"));
+            }
+            collected.extend_from_slice(data);
+        }
+    }
+    Ok(collected)
 }
