@@ -97,18 +97,16 @@ impl WagiExecutor {
             ("SERVER_SOFTWARE".to_owned(), "WAGI/1".to_owned()),
         ];
         env.extend(cgi_headers(&parts.headers));
+        // As Spin fills its `argv` template: `${SCRIPT_NAME}` is the request
+        // path, `${ARGS}` the query with `&` as spaces (not decoded), and the
+        // result is split at single spaces (so no query leaves an empty
+        // last argument).
         let args = self
             .argv
-            .split_whitespace()
-            .flat_map(|word| match word {
-                "${SCRIPT_NAME}" => vec![script_name.clone()],
-                "${ARGS}" => query
-                    .split('&')
-                    .filter(|a| !a.is_empty())
-                    .map(str::to_owned)
-                    .collect(),
-                other => vec![other.replace("${SCRIPT_NAME}", &script_name)],
-            })
+            .replace("${SCRIPT_NAME}", parts.uri.path())
+            .replace("${ARGS}", &query.replace('&', " "))
+            .split(' ')
+            .map(str::to_owned)
             .collect();
         Ok(WagiInput { args, env, stdin })
     }
@@ -150,7 +148,9 @@ fn cgi_headers(headers: &HeaderMap) -> Vec<(String, String)> {
             let value = value.to_str().ok()?.to_owned();
             let upper = name.as_str().to_ascii_uppercase().replace('-', "_");
             match name.as_str() {
-                "authorization" | "connection" => None,
+                // `Proxy` would become HTTP_PROXY, which CGI programs take
+                // for their proxy ("httpoxy"): dropped, as CGI servers do.
+                "authorization" | "connection" | "proxy" => None,
                 spin if spin.starts_with("spin-") => {
                     Some((format!("X_{}", &upper["SPIN_".len()..]), value))
                 }

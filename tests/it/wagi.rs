@@ -15,6 +15,11 @@ component = "cgi"
 executor = { type = "wagi" }
 
 [[trigger.http]]
+route = "/..."
+component = "cgi"
+executor = { type = "wagi" }
+
+[[trigger.http]]
 route = "/argv"
 component = "cgi"
 executor = { type = "wagi", argv = "${SCRIPT_NAME} fixed ${ARGS}" }
@@ -32,7 +37,7 @@ fn wagi_command_gets_cgi_variables_argv_and_stdin() {
     assert_eq!(response.status, 200, "{}", response.text());
     assert_eq!(response.header("content-type"), Some("text/plain"));
     let v = vars(&response.text());
-    assert_eq!(v["argv"], "/cgi a=1 b=2");
+    assert_eq!(v["argv_list"], r#"["/cgi/sub/path", "a=1", "b=2"]"#);
     assert_eq!(v["REQUEST_METHOD"], "POST");
     assert_eq!(v["QUERY_STRING"], "a=1&b=2");
     assert_eq!(v["CONTENT_TYPE"], "application/x-www-form-urlencoded");
@@ -52,6 +57,28 @@ fn wagi_command_gets_cgi_variables_argv_and_stdin() {
     assert_eq!(v["HTTP_X_CUSTOM"], "yes");
     assert_eq!(v["HTTP_AUTHORIZATION"], "<unset>");
     assert_eq!(v["stdin"], "name=wagi");
+}
+
+#[test]
+fn default_argv_is_the_request_path_then_the_query_words_as_in_spin() {
+    let daemon = Daemon::start(&TestApp::new(APP), &[]);
+    let v = vars(&daemon.get("/assert-args?x=y").text());
+    assert_eq!(v["argv_list"], r#"["/assert-args", "x=y"]"#);
+    // Spin splits `${SCRIPT_NAME} ${ARGS}` at spaces: no query, an empty
+    // last argument; the query is not decoded.
+    let v = vars(&daemon.get("/assert-args").text());
+    assert_eq!(v["argv_list"], r#"["/assert-args", ""]"#);
+    let v = vars(&daemon.get("/a?p=%20q&r").text());
+    assert_eq!(v["argv_list"], r#"["/a", "p=%20q", "r"]"#);
+}
+
+#[test]
+fn a_proxy_request_header_never_becomes_http_proxy() {
+    let daemon = Daemon::start(&TestApp::new(APP), &[]);
+    let response = daemon.raw(
+        "GET /cgi HTTP/1.1\r\nHost: h\r\nProxy: http://attacker.example:8080\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(vars(&response.text())["HTTP_PROXY"], "<unset>");
 }
 
 #[test]

@@ -5,7 +5,8 @@
 //! - `status=418`: prints `Status: 418 I'm a teapot` and a body;
 //! - `bad`: prints an invalid `Status` line (a 502);
 //! - `empty`: prints nothing (a 500);
-//! - otherwise: `Content-Type: text/plain` and a body with its argv, the
+//! - otherwise: `Content-Type: text/plain` and a body with its argv (also
+//!   as a Rust list, `argv_list`), the
 //!   CGI variables the tests check, one `X_*` and one `HTTP_*` variable,
 //!   and the stdin it read.
 //!
@@ -35,7 +36,9 @@ fn main() {
     let _ = std::io::stdin().read_to_string(&mut stdin);
     let mut out = String::from("Content-Type: text/plain\n\n");
     out.push_str(&format!("argv={}\n", std::env::args().collect::<Vec<_>>().join(" ")));
+    out.push_str(&format!("argv_list={:?}\n", std::env::args().collect::<Vec<_>>()));
     for name in [
+        "HTTP_PROXY",
         "REQUEST_METHOD",
         "QUERY_STRING",
         "CONTENT_TYPE",
