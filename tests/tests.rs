@@ -37,6 +37,8 @@ mod routing;
 mod sdk7;
 #[path = "it/serve.rs"]
 mod serve;
+#[path = "it/spin_compat.rs"]
+mod spin_compat;
 #[path = "it/systemd_e2e.rs"]
 mod systemd_e2e;
 #[path = "it/tls.rs"]

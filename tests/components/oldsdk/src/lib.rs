@@ -2,8 +2,10 @@
 //! exporting `fermyon:spin/inbound-http` and importing the old outbound
 //! `fermyon:spin/http`, bound here directly from that WIT.
 //!
-//! - `GET <route>/fetch?url=<url>`: sends a GET through `fermyon:spin/http` and
-//!   answers `<status> <body>` or `error: <HttpError>`;
+//! - `GET <route>/fetch?url=<url>`: sends a GET through `fermyon:spin/http`
+//!   (with `x-from-guest: 1`, and a `Host` and a `Connection` header the
+//!   host must drop) and answers `<status> <body>` or
+//!   `error: <HttpError>`;
 //! - anything else: `200`, `text/plain`, listing the method, the uri, the
 //!   `spin-path-info` header and the body length it was given.
 //!
@@ -53,7 +55,12 @@ impl Guest for OldSdk {
             let outbound = Request {
                 method: Method::Get,
                 uri: url.to_string(),
-                headers: Vec::new(),
+                // A header of its own, and two wasi:http forbids.
+                headers: vec![
+                    ("x-from-guest".to_string(), "1".to_string()),
+                    ("host".to_string(), "evil.example".to_string()),
+                    ("connection".to_string(), "upgrade".to_string()),
+                ],
                 params: Vec::new(),
                 body: None,
             };

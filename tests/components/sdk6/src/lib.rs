@@ -5,6 +5,8 @@
 //! - `GET /var/<name>`: the variable (`spin:variables@3.0.0`);
 //! - `PUT /kv/<key>` (body is the value), `GET /kv/<key>`: the `default`
 //!   store (`spin:key-value@3.0.0`);
+//! - `GET /outbound?<url>`: fetches `<url>` with `spin_sdk::http::get`
+//!   and answers `<status> <body>`, or `error: <ErrorCode>`;
 //! - anything else: `200 hello from spin-sdk 6 <path>`.
 
 use spin_sdk::http::{IntoResponse, Method, Request, StatusCode};
@@ -23,6 +25,8 @@ async fn handle_sdk6(req: Request) -> impl IntoResponse {
             req.into_body().bytes().await.map(|b| b.to_vec()).unwrap_or_default()
         };
         kv(&method, key, body).await
+    } else if path == "/outbound" {
+        Ok(fetch(req.uri().query().unwrap_or_default()).await)
     } else {
         Ok(format!("hello from spin-sdk 6 {path}"))
     };
@@ -40,4 +44,16 @@ async fn kv(method: &Method, key: &str, body: Vec<u8>) -> Result<String, String>
     }
     let value = store.get(key).await.map_err(|e| format!("{e:?}"))?;
     Ok(value.map(|v| String::from_utf8_lossy(&v).into_owned()).unwrap_or_else(|| "<none>".into()))
+}
+
+async fn fetch(url: &str) -> String {
+    use spin_sdk::http::body::IncomingBodyExt;
+    match spin_sdk::http::get(url).await {
+        Ok(response) => {
+            let status = response.status().as_u16();
+            let body = response.into_body().bytes().await.map(|b| b.to_vec()).unwrap_or_default();
+            format!("{status} {}", String::from_utf8_lossy(&body))
+        }
+        Err(error) => format!("error: {error:?}"),
+    }
 }
