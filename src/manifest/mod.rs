@@ -1,4 +1,5 @@
-//! Loading Spin application manifests (`spin.toml`, `spin_manifest_version = 2`).
+//! Loading Spin application manifests (`spin.toml`, `spin_manifest_version = 2`;
+//! version 1 ones are converted first, see [`v1`]).
 //!
 //! [`load`] reads a manifest, validates it the way Spin does (unknown keys are errors,
 //! ids and variable names follow Spin's rules, inline components and missing trigger
@@ -17,6 +18,7 @@ mod ids;
 #[cfg(test)]
 mod tests;
 mod trigger;
+mod v1;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -186,6 +188,19 @@ pub fn load(path: &Path) -> Result<App> {
             manifest_path.display()
         )
     })?;
+    if v1::is_v1(&src) {
+        let shown = manifest_path.display().to_string();
+        let converted = v1::to_v2(&src, &shown)?;
+        let mut app = parse(&manifest_path, &converted)
+            .map_err(|e| anyhow!("{e:#} (in the version 2 form of this version 1 manifest)"))?;
+        let note = format!(
+            "{shown}: a version 1 manifest, converted to version 2 as Spin does; \
+             `spin doctor` upgrades the file"
+        );
+        tracing::info!("{note}");
+        app.warnings.insert(0, note);
+        return Ok(app);
+    }
     parse(&manifest_path, &src)
 }
 
@@ -289,9 +304,9 @@ fn parse(manifest_path: &Path, src: &str) -> Result<App> {
     })
 }
 
-const MIGRATE_HINT: &str = "wasi-httpd only supports manifest version 2: run `spin doctor` \
-    (it upgrades version 1 manifests, keeping a backup) or rewrite the manifest following \
-    https://spinframework.dev/manifest-reference, starting with `spin_manifest_version = 2`";
+const MIGRATE_HINT: &str = "wasi-httpd reads manifest version 2, and version 1 (`spin_manifest_version \
+    = \"1\"`, converted as Spin does): write `spin_manifest_version = 2` following \
+    https://spinframework.dev/manifest-reference";
 
 fn check_version(root: &Tbl<'_>) -> Result<()> {
     let key = ["spin_manifest_version", "spin_version"]
@@ -315,13 +330,10 @@ fn check_version(root: &Tbl<'_>) -> Result<()> {
         DeValue::Integer(i) => i.to_string(),
         other => doc::type_name(other).to_owned(),
     };
-    let is_v1 = matches!(val.get_ref(), DeValue::String(s) if s == "1");
-    let what = if is_v1 {
-        "this is a version 1 manifest".to_owned()
-    } else {
-        format!("unsupported manifest version {shown}")
-    };
-    Err(root.err(key, format!("`{key} = {shown}`: {what}; {MIGRATE_HINT}")))
+    Err(root.err(
+        key,
+        format!("`{key} = {shown}`: unsupported manifest version {shown}; {MIGRATE_HINT}"),
+    ))
 }
 
 /// `[application.trigger.<type>]`: for `http`, only `base = "/"` (deprecated) is

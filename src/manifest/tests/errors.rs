@@ -10,29 +10,25 @@ fn with_a(rest: &str) -> String {
 const ROOT_TRIGGER: &str = "[[trigger.http]]\nroute = \"/\"\ncomponent = \"a\"\n";
 
 #[test]
-fn version_1_manifests_are_rejected_with_migration_advice() {
+fn version_1_manifests_load_converted_as_spin_converts_them() {
     let t = TempApp::new();
-    let e = t.err("spin_manifest_version = \"1\"\nname = \"old\"\ntrigger = { type = \"http\" }\n");
-    let file = t.manifest_path();
-    assert_has(
-        &e,
-        &[
-            &format!("{}: line 1:", file.display()),
-            "version 1 manifest",
-            "only supports manifest version 2",
-            "spin doctor",
-        ],
+    t.file("app.wasm", "");
+    t.manifest(
+        "spin_manifest_version = \"1\"\nname = \"old\"\nversion = \"0.1.0\"\ntrigger = { type = \"http\", base = \"/\" }\n\n[[component]]\nid = \"my_comp\"\nsource = \"app.wasm\"\n[component.trigger]\nroute = \"/hello/...\"\n",
     );
-    let e = t.err("spin_version = \"1\"\nname = \"older\"\n");
-    assert_has(
-        &e,
-        &[
-            "line 1",
-            "`spin_version = \"1\"`",
-            "version 1",
-            "spin doctor",
-        ],
+    let app = t.load();
+    assert_eq!(app.name, "old");
+    assert_eq!(app.version.as_deref(), Some("0.1.0"));
+    assert!(app.components.contains_key("my-comp"));
+    assert_eq!(app.triggers.len(), 1);
+    assert!(
+        app.warnings[0].contains("version 1 manifest"),
+        "{:?}",
+        app.warnings
     );
+    // Errors in the converted manifest say where they come from.
+    let e = t.err("spin_version = \"1\"\nname = \"older\"\ntrigger = { type = \"http\" }\n");
+    assert_has(&e, &["nothing to serve", "version 1 manifest"]);
 }
 
 #[test]
@@ -44,7 +40,6 @@ fn missing_or_unknown_versions_are_rejected() {
         &[
             "spin.toml: missing `spin_manifest_version`",
             "spin_manifest_version = 2",
-            "spin doctor",
         ],
     );
     let e = t.err("spin_manifest_version = 3\n");

@@ -60,10 +60,6 @@ impl TempApp {
             Err(e) => format!("{e:#}"),
         }
     }
-
-    pub fn manifest_path(&self) -> PathBuf {
-        self.dir.join("spin.toml")
-    }
 }
 
 impl Drop for TempApp {
