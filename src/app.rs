@@ -58,6 +58,17 @@ pub struct LoadedApp {
     pub not_found_hinted: AtomicBool,
 }
 
+/// What the command line adds to every generation, as `spin up` does.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// `--env`: environment for every component, over the manifest's.
+    pub env: Vec<(String, String)>,
+    /// `--state-dir`: where key-value data lives.
+    pub state_dir: Option<PathBuf>,
+    /// `--key-value`: keys set in the `default` store at the first load.
+    pub key_values: Vec<(String, String)>,
+}
+
 /// Loads app generations from one manifest, keeping compiled components
 /// between loads so that a reload compiles only new or changed ones.
 pub struct Loader {
@@ -68,6 +79,8 @@ pub struct Loader {
     providers: Providers,
     /// Instance reuse for wasi:http 0.3 components.
     reuse: ReuseLimits,
+    /// `--env`, `--state-dir` and `--key-value`.
+    options: LoadOptions,
     /// The key-value database, opened by the first load that needs it.
     kv: std::sync::OnceLock<Arc<KvDb>>,
     /// Source path → (its bytes when compiled, the compiled component).
@@ -80,6 +93,7 @@ impl Loader {
         manifest: PathBuf,
         providers: Providers,
         reuse: ReuseLimits,
+        options: LoadOptions,
     ) -> Result<Self> {
         let linker = crate::executor::linker(&engine)?;
         Ok(Self {
@@ -88,6 +102,7 @@ impl Loader {
             manifest,
             providers,
             reuse,
+            options,
             kv: std::sync::OnceLock::new(),
             cache: Mutex::new(HashMap::new()),
         })
@@ -219,7 +234,11 @@ impl Loader {
         if let Some(db) = self.kv.get() {
             return Ok(db.clone());
         }
-        let db = KvDb::open(base_dir)?;
+        let dir = crate::kv::state_dir(self.options.state_dir.as_deref(), base_dir);
+        let db = KvDb::open(&dir)?;
+        if !self.options.key_values.is_empty() {
+            db.seed("default", &self.options.key_values)?;
+        }
         tracing::info!(path = %db.path().display(), "key-value database ready");
         Ok(self.kv.get_or_init(|| db).clone())
     }
@@ -273,11 +292,13 @@ impl Loader {
         };
         let files = mounts::prepare(&spec.id, &spec.files, staging)
             .with_context(|| format!("`component.{}.files`", spec.id))?;
-        let environment = spec
+        let mut environment: Vec<(String, String)> = spec
             .environment
             .iter()
+            .filter(|(k, _)| !self.options.env.iter().any(|(name, _)| name == *k))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
+        environment.extend(self.options.env.iter().cloned());
         let key = format!("component.{}.allowed_outbound_hosts", spec.id);
         let entries = spec
             .allowed_outbound_hosts

@@ -53,6 +53,39 @@ pub struct AppArgs {
     /// `spin up --build` does.
     #[arg(long, env = "WASI_HTTPD_BUILD", value_parser = BoolishValueParser::new())]
     pub build: bool,
+
+    /// Set an environment variable for every component (repeatable):
+    /// `NAME=VALUE`, over the manifest's `environment`, as `spin up -e`.
+    #[arg(short = 'e', long = "env", value_name = "NAME=VALUE", value_parser = parse_env_pair, env = "WASI_HTTPD_ENV")]
+    pub env: Vec<(String, String)>,
+
+    /// Where key-value data lives (`key-value.sqlite`), as `spin up
+    /// --state-dir`; default: $STATE_DIRECTORY under systemd, else
+    /// `.wasi-httpd/` next to the manifest.
+    #[arg(long, value_name = "DIR", env = "WASI_HTTPD_STATE_DIR")]
+    pub state_dir: Option<PathBuf>,
+
+    /// Set a key in the `default` key-value store before serving
+    /// (repeatable): `KEY=VALUE`, as `spin up --key-value`.
+    #[arg(long = "key-value", value_name = "KEY=VALUE", value_parser = parse_key_value, env = "WASI_HTTPD_KEY_VALUE")]
+    pub key_values: Vec<(String, String)>,
+}
+
+/// `NAME=VALUE` for `--env`: a name that is not empty and has no `=`.
+fn parse_env_pair(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.is_empty() => Ok((name.to_owned(), value.to_owned())),
+        _ => Err(format!(
+            "{text:?}: an environment variable must be of the form `NAME=VALUE`"
+        )),
+    }
+}
+
+/// `KEY=VALUE` for `--key-value` (the key may be empty, as in Spin).
+fn parse_key_value(text: &str) -> Result<(String, String), String> {
+    text.split_once('=')
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .ok_or_else(|| format!("{text:?}: a key/value must be of the form `KEY=VALUE`"))
 }
 
 #[derive(Debug, Args)]

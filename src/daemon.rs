@@ -52,6 +52,11 @@ pub async fn serve(args: ServeArgs, inherited: Option<Vec<Listener>>) -> Result<
     let manifest = args.app.manifest.clone();
     let build = args.app.build;
     let providers = Providers::from_process(args.app.variables.clone());
+    let options = crate::app::LoadOptions {
+        env: args.app.env.clone(),
+        state_dir: args.app.state_dir.clone(),
+        key_values: args.app.key_values.clone(),
+    };
     let reuse = reuse_limits(&args.reuse, &args.limits);
     let limits = Limits::from(&args.limits);
     // Chained requests run on their parent's admission slot, each in an
@@ -79,7 +84,7 @@ pub async fn serve(args: ServeArgs, inherited: Option<Vec<Listener>>) -> Result<
                 app_build::run(&manifest)?;
             }
             let engine = engine::build(&engine_options)?;
-            Loader::new(engine, manifest, providers, reuse)
+            Loader::new(engine, manifest, providers, reuse, options)
         })
         .await?;
         let loader = Arc::new(loader);

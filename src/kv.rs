@@ -1,6 +1,7 @@
 //! Key-value stores for `key_value_stores`, in one embedded SQLite database
-//! that survives restarts: `$STATE_DIRECTORY/key-value.sqlite` under
-//! systemd, else `.wasi-httpd/key-value.sqlite` next to the manifest. Each
+//! that survives restarts: `key-value.sqlite` in `--state-dir`, else
+//! `$STATE_DIRECTORY` under systemd, else `.wasi-httpd/` next to the
+//! manifest (see [`state_dir`]). Each
 //! store label is its own namespace; a component may open only the labels
 //! it declares, as in Spin.
 
@@ -10,6 +11,18 @@ use std::sync::{Arc, Mutex};
 use anyhow::{Context, Result};
 use rusqlite::{Connection, OptionalExtension, params};
 
+/// The directory of the state: `flag` (`--state-dir`), else the first of
+/// systemd's `$STATE_DIRECTORY`, else `.wasi-httpd/` in `base_dir`.
+pub fn state_dir(flag: Option<&Path>, base_dir: &Path) -> PathBuf {
+    if let Some(dir) = flag {
+        return dir.to_path_buf();
+    }
+    match std::env::var_os("STATE_DIRECTORY") {
+        Some(dirs) => std::env::split_paths(&dirs).next().unwrap_or_default(),
+        None => base_dir.join(".wasi-httpd"),
+    }
+}
+
 /// The database, shared by every component and app generation.
 pub struct KvDb {
     path: PathBuf,
@@ -17,13 +30,9 @@ pub struct KvDb {
 }
 
 impl KvDb {
-    /// Opens (creating if needed) the database for the app at `base_dir`.
-    pub fn open(base_dir: &Path) -> Result<Arc<Self>> {
-        let dir = match std::env::var_os("STATE_DIRECTORY") {
-            Some(dirs) => std::env::split_paths(&dirs).next().unwrap_or_default(),
-            None => base_dir.join(".wasi-httpd"),
-        };
-        std::fs::create_dir_all(&dir)
+    /// Opens (creating if needed) the database in directory `dir`.
+    pub fn open(dir: &Path) -> Result<Arc<Self>> {
+        std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create the key-value directory {}", dir.display()))?;
         let path = dir.join("key-value.sqlite");
         let conn = Connection::open(&path)
@@ -44,6 +53,20 @@ impl KvDb {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Sets `pairs` in store `label` (`--key-value`).
+    pub fn seed(self: &Arc<Self>, label: &str, pairs: &[(String, String)]) -> Result<()> {
+        let store = KvStore {
+            db: self.clone(),
+            label: label.to_owned(),
+        };
+        for (key, value) in pairs {
+            store
+                .set(key, value.as_bytes())
+                .map_err(|e| anyhow::anyhow!("--key-value {key}=...: {e}"))?;
+        }
+        Ok(())
     }
 
     fn with<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, String> {

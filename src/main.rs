@@ -81,7 +81,14 @@ fn check(args: &wasi_httpd::cli::AppArgs) -> anyhow::Result<String> {
     let engine = engine::build(&engine::EngineOptions::default())?;
     let providers = Providers::from_process(args.variables.clone());
     let reuse = daemon::reuse_limits(&Default::default(), &Default::default());
-    let app = Loader::new(engine, args.manifest.clone(), providers, reuse)?.load(&|_| {})?;
+    // `check` writes no state: `--key-value` is for serving.
+    let options = wasi_httpd::app::LoadOptions {
+        env: args.env.clone(),
+        state_dir: args.state_dir.clone(),
+        key_values: Vec::new(),
+    };
+    let app =
+        Loader::new(engine, args.manifest.clone(), providers, reuse, options)?.load(&|_| {})?;
     Ok(format!(
         "{}: app '{}' is valid: {} routes, {} components compiled",
         app.manifest_path.display(),
