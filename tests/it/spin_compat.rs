@@ -162,3 +162,49 @@ fn old_outbound_interface_filters_headers_as_wasi_http_and_sends_host() {
     assert!(!text.contains("evil.example"), "{text}");
     assert!(!text.contains("upgrade"), "{text}");
 }
+
+#[test]
+fn version_1_manifest_is_served_converted_as_spin_converts_it() {
+    let app = TestApp::new(
+        "spin_manifest_version = \"1\"\nname = \"old-app\"\nversion = \"1.0.0\"\ntrigger = { type = \"http\", base = \"/\" }\n\n[[component]]\nid = \"hello_world\"\nsource = \"{hello.wasm}\"\n[component.trigger]\nroute = \"/hello/...\"\n\n[[component]]\nid = \"env\"\nsource = \"{envfiles.wasm}\"\nenvironment = { GREETING = \"hi\" }\n[component.trigger]\nroute = \"/...\"\n",
+    );
+    let daemon = Daemon::start(&app, &[]);
+    assert_eq!(daemon.get("/hello/x").text(), "hello from wasi-httpd\n");
+    assert_eq!(daemon.get("/env/GREETING").text(), "hi");
+    assert!(
+        daemon.stdout().contains("hello-world: "),
+        "{}",
+        daemon.stdout()
+    );
+    daemon.wait_for_log("a version 1 manifest, converted to version 2");
+}
+
+#[test]
+fn spin_up_flags_env_state_dir_and_key_value() {
+    let app = TestApp::new(
+        "spin_manifest_version = 2\n[application]\nname = \"flags\"\n\n[[trigger.http]]\nroute = \"/env/...\"\ncomponent = \"env\"\n\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"kv\"\n\n[component.env]\nsource = \"{envfiles.wasm}\"\nenvironment = { A = \"manifest\", B = \"manifest\" }\n\n[component.kv]\nsource = \"{sdk6.wasm}\"\nkey_value_stores = [\"default\"]\n",
+    );
+    let state = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(
+        &app,
+        &[
+            "-e",
+            "A=flag",
+            "--env",
+            "C=new=1",
+            "--state-dir",
+            state.path().to_str().unwrap(),
+            "--key-value",
+            "greeting=hello",
+        ],
+    );
+    assert_eq!(daemon.get("/env/A").text(), "flag");
+    assert_eq!(daemon.get("/env/B").text(), "manifest");
+    assert_eq!(daemon.get("/env/C").text(), "new=1");
+    assert_eq!(daemon.get("/kv/greeting").text(), "hello");
+    assert!(state.path().join("key-value.sqlite").is_file());
+    // A malformed flag is a usage error naming the form.
+    let out = crate::support::run(&["serve", "-e", "novalue"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("NAME=VALUE"));
+}
