@@ -10,7 +10,7 @@
 //! request future dropped because the client went away, or a response body
 //! abandoned) aborts the guest and so gives back its admission slot. A task
 //! that has done its part (its response body was sent whole) may be
-//! [`GuestTask::detach`]ed: it then runs on, but never past its deadline.
+//! [`GuestTask::settle`]d: it then runs on, but never past its deadline.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -47,9 +47,9 @@ fn handle() -> Handle {
     }
 }
 
-/// A guest's task; aborted when dropped, unless detached.
+/// A guest's task; aborted when dropped.
 pub struct GuestTask<T> {
-    handle: Option<JoinHandle<Option<T>>>,
+    handle: JoinHandle<Option<T>>,
 }
 
 /// The guest was still running at its deadline.
@@ -61,15 +61,7 @@ impl<T: Send + 'static> GuestTask<T> {
     pub fn spawn(deadline: Instant, call: impl Future<Output = T> + Send + 'static) -> Self {
         let handle =
             handle().spawn(async move { tokio::time::timeout_at(deadline, call).await.ok() });
-        Self {
-            handle: Some(handle),
-        }
-    }
-
-    /// Lets the guest run on after its caller is gone (still bounded by its
-    /// deadline).
-    pub fn detach(mut self) {
-        self.handle = None;
+        Self { handle }
     }
 
     /// Hands how the guest ended to `report`, without making anyone wait:
@@ -81,8 +73,8 @@ impl<T: Send + 'static> GuestTask<T> {
         stop_now: bool,
         report: impl FnOnce(<Self as Future>::Output) + Send + 'static,
     ) {
-        if stop_now && let Some(handle) = &self.handle {
-            handle.abort();
+        if stop_now {
+            self.handle.abort();
         }
         let mut cx = Context::from_waker(std::task::Waker::noop());
         if let Poll::Ready(ended) = Pin::new(&mut self).poll(&mut cx) {
@@ -97,9 +89,7 @@ impl<T: Send + 'static> GuestTask<T> {
 
 impl<T> Drop for GuestTask<T> {
     fn drop(&mut self) {
-        if let Some(handle) = &self.handle {
-            handle.abort();
-        }
+        self.handle.abort();
     }
 }
 
@@ -108,10 +98,7 @@ impl<T> Future for GuestTask<T> {
     type Output = Result<Result<T, DeadlinePassed>, JoinError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let Some(handle) = self.handle.as_mut() else {
-            return Poll::Pending;
-        };
-        Pin::new(handle)
+        Pin::new(&mut self.handle)
             .poll(cx)
             .map(|joined| joined.map(|ended| ended.ok_or(DeadlinePassed)))
     }

@@ -132,7 +132,12 @@ impl WasiHttpExecutor {
                 // The guest dropped the outparam and runs on: nothing it does
                 // can reach the client now; it ends at its deadline.
                 Err(_) => {
-                    guest.detach();
+                    let (component, request_id) = (component.clone(), env.request_id.clone());
+                    guest.settle(false, move |ended| {
+                        if let Ok(Err(DeadlinePassed)) = ended {
+                            tracing::warn!(%component, %request_id, "guest ran on after dropping its response handle unset; stopped at the request deadline");
+                        }
+                    });
                     Err(GuestError::NoResponse)
                 }
             },

@@ -187,11 +187,11 @@ fn dropped_response_outparam_is_answered_500_at_once_and_the_guest_stops_at_the_
     );
     // The guest drops its outparam, then blocks for an hour.
     assert_eq!(daemon.get("/noresponse/block").status, 500);
+    daemon.wait_for_log("GET /noresponse/block 500");
     // It held the only slot until its deadline, then was stopped: the next
     // request is served.
-    assert_eq!(daemon.get("/noresponse/block").status, 500);
+    daemon.wait_for_log("stopped at the request deadline");
     assert_eq!(daemon.get("/noresponse/").status, 500);
-    daemon.wait_for_log("GET /noresponse/block 500");
 }
 
 #[test]
