@@ -101,9 +101,13 @@ fn check_rejects_a_component_without_an_http_export_naming_its_exports() {
 }
 
 #[test]
-fn check_rejects_manifest_version_1() {
+fn check_reads_manifest_version_1_and_names_what_it_lacks() {
     assert_rejected(
         "spin_manifest_version = \"1\"\nname = \"old\"\n",
-        &["spin_manifest_version", "spin doctor"],
+        &[
+            "version 1 manifest",
+            "`trigger`",
+            "trigger = { type = \"http\" }",
+        ],
     );
 }

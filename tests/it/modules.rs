@@ -36,7 +36,8 @@ fn wasip1_modules_are_componentized_and_served() {
     let cgi = daemon.send("POST", "/cgi/run?a=1", "body");
     assert_eq!(cgi.status, 200, "{}", cgi.text());
     let v = vars(&cgi.text());
-    assert_eq!(v["argv"], "/cgi a=1");
+    // As in Spin: the request path, then the query's words.
+    assert_eq!(v["argv"], "/cgi/run a=1");
     assert_eq!(v["PATH_INFO"], "/run");
     assert_eq!(v["stdin"], "body");
 
