@@ -290,7 +290,7 @@ impl Loader {
                 })?
             }
         };
-        let files = mounts::prepare(&spec.id, &spec.files, staging)
+        let files = mounts::prepare(&spec.id, &spec.files, base_dir, staging)
             .with_context(|| format!("`component.{}.files`", spec.id))?;
         let mut environment: Vec<(String, String)> = spec
             .environment

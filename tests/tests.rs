@@ -15,6 +15,8 @@ mod edge;
 mod guests;
 #[path = "it/headers.rs"]
 mod headers;
+#[path = "it/hostile.rs"]
+mod hostile;
 #[path = "it/isolation.rs"]
 mod isolation;
 #[path = "it/lifecycle.rs"]
