@@ -181,7 +181,22 @@ async fn control(
 ) {
     loop {
         tokio::select! {
-            _ = signals.hup.recv() => reload(&shared, &loader, &on).await,
+            _ = signals.hup.recv() => {
+                // A stop request during a reload wins: the reload (still
+                // compiling on its blocking thread) is abandoned, the app
+                // being served stays, and the drain starts now.
+                tokio::select! {
+                    () = reload(&shared, &loader, &on) => {}
+                    _ = signals.term.recv() => {
+                        tracing::warn!("stop requested during a reload; the reload is abandoned");
+                        break;
+                    }
+                    _ = signals.int.recv() => {
+                        tracing::warn!("stop requested during a reload; the reload is abandoned");
+                        break;
+                    }
+                }
+            }
             _ = signals.term.recv() => break,
             _ = signals.int.recv() => break,
         }
@@ -238,15 +253,24 @@ async fn reload(shared: &Shared, loader: &Arc<Loader>, on: &str) {
 /// while it compiles.
 async fn load(loader: &Arc<Loader>) -> Result<LoadedApp> {
     let loader = loader.clone();
-    let extender = tokio::spawn(async {
+    // Stopped with the load, even when the load is abandoned (a stop
+    // request during a reload).
+    let _extender = AbortOnDrop(tokio::spawn(async {
         loop {
             systemd::extend_timeout(EXTEND_BY);
             tokio::time::sleep(EXTEND_EVERY).await;
         }
-    });
-    let result = blocking(move || loader.load(&|status| systemd::status(status))).await;
-    extender.abort();
-    result
+    }));
+    blocking(move || loader.load(&|status| systemd::status(status))).await
+}
+
+/// A task aborted when this is dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {

@@ -274,3 +274,33 @@ fn an_inherited_fd_that_is_not_a_listening_stream_socket_is_named_in_the_error()
         "{err}"
     );
 }
+
+#[test]
+fn sigterm_during_a_reload_that_hangs_stops_the_daemon() {
+    // A variable read from a credential that turns into a FIFO: the
+    // reload blocks reading it, as a stuck filesystem would.
+    let creds = tempfile::tempdir().unwrap();
+    std::fs::write(creds.path().join("greeting"), "hi").unwrap();
+    let app = TestApp::new(&format!(
+        "{}\n[variables]\ngreeting = {{ required = true }}\n",
+        static_app("v1")
+    ));
+    let mut daemon = Activated::ready(
+        &app,
+        &[Sock::Tcp("http")],
+        &[("CREDENTIALS_DIRECTORY", creds.path().to_str().unwrap())],
+        &[],
+    );
+    std::fs::remove_file(creds.path().join("greeting")).unwrap();
+    nix::unistd::mkfifo(
+        &creds.path().join("greeting"),
+        nix::sys::stat::Mode::S_IRWXU,
+    )
+    .unwrap();
+    daemon.signal(Signal::SIGHUP);
+    daemon.notify.wait_for(LONG, |m| has(m, "RELOADING=1"));
+    daemon.signal(Signal::SIGTERM);
+    daemon.notify.wait_for(LONG, |m| has(m, "STOPPING=1"));
+    assert!(daemon.wait(LONG).success(), "{}", daemon.stderr());
+    daemon.wait_for_log("stop requested during a reload");
+}
