@@ -168,8 +168,15 @@ impl WasiHttpHooks for OutboundPolicy {
         let host = url.host().unwrap_or_default().to_ascii_lowercase();
         let component = self.component.clone();
         let request_id = self.request_id();
+        // Logged without the query, which may carry secrets.
+        let shown = format!(
+            "{}://{}{}",
+            url.scheme_str().unwrap_or("http"),
+            url.authority().map_or("", |a| a.as_str()),
+            url.path()
+        );
         let denied = |why: &str| {
-            tracing::warn!(%component, %request_id, url = %url, "outbound request denied: {why}");
+            tracing::warn!(%component, %request_id, url = %shown, "outbound request denied: {why}");
             Box::new(async { Err(HttpError::HttpRequestDenied) })
                 as Box<dyn Future<Output = SendResult> + Send>
         };
@@ -212,6 +219,21 @@ impl WasiHttpHooks for OutboundPolicy {
         let mut options = options.unwrap_or_default();
         options.connect_timeout.get_or_insert(CONNECT_TIMEOUT);
         options.first_byte_timeout.get_or_insert(FIRST_BYTE_TIMEOUT);
-        Box::new(outbound_client::send(request, options))
+        // The address connected to is checked too (loopback, private and
+        // link-local ones need an entry naming them).
+        let allowed = self.allowed.clone();
+        let scheme = url.scheme_str().unwrap_or("http").to_owned();
+        let url_host = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned();
+        let may_connect = move |ip, port| {
+            allowed
+                .may_connect(&scheme, &url_host, ip, port)
+                .inspect_err(|why| {
+                    tracing::warn!(%component, %request_id, url = %shown, "outbound request denied: {why}");
+                })
+        };
+        Box::new(outbound_client::send(request, options, may_connect))
     }
 }

@@ -58,8 +58,14 @@ fn tls_config() -> Arc<ClientConfig> {
         .clone()
 }
 
-/// Sends `request` (an absolute URL) over a new connection.
-pub async fn send(mut request: Request<WasiBody>, options: RequestOptions) -> Result<Sent, Error> {
+/// Sends `request` (an absolute URL) over a new connection, to an address
+/// of its host that `may_connect` accepts (the reason it gives for each it
+/// refuses is logged by it; none left: `destination-IP-prohibited`).
+pub async fn send(
+    mut request: Request<WasiBody>,
+    options: RequestOptions,
+    may_connect: impl Fn(std::net::IpAddr, u16) -> Result<(), String>,
+) -> Result<Sent, Error> {
     let uri = request.uri().clone();
     let authority = uri.authority().ok_or(Error::HttpRequestUriInvalid)?;
     let tls = uri.scheme() == Some(&Scheme::HTTPS);
@@ -76,9 +82,39 @@ pub async fn send(mut request: Request<WasiBody>, options: RequestOptions) -> Re
         .unwrap_or(DEFAULT_TIMEOUT)
         .max(Duration::from_nanos(1));
 
-    let tcp = match tokio::time::timeout(connect_timeout, TcpStream::connect((host.as_str(), port)))
-        .await
+    // Resolved here, and connected to exactly the addresses checked, so a
+    // second lookup (DNS rebinding) cannot lead elsewhere.
+    let resolved = match tokio::time::timeout(
+        connect_timeout,
+        tokio::net::lookup_host((host.as_str(), port)),
+    )
+    .await
     {
+        Ok(Ok(addrs)) => addrs.collect::<Vec<_>>(),
+        Ok(Err(e)) => {
+            return Err(Error::DnsError {
+                rcode: Some(e.to_string()),
+                info_code: None,
+            });
+        }
+        Err(_) => return Err(Error::ConnectionTimeout),
+    };
+    let allowed: Vec<std::net::SocketAddr> = resolved
+        .iter()
+        .copied()
+        .filter(|addr| may_connect(addr.ip(), port).is_ok())
+        .collect();
+    if allowed.is_empty() {
+        return Err(if resolved.is_empty() {
+            Error::DnsError {
+                rcode: Some("no address".into()),
+                info_code: None,
+            }
+        } else {
+            Error::DestinationIpProhibited
+        });
+    }
+    let tcp = match tokio::time::timeout(connect_timeout, TcpStream::connect(&allowed[..])).await {
         Ok(stream) => stream.map_err(Error::Connect)?,
         Err(_) => return Err(Error::ConnectionTimeout),
     };

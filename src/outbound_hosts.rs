@@ -615,5 +615,7 @@ impl RequestHost {
     }
 }
 
+mod addresses;
+
 #[cfg(test)]
 mod tests;

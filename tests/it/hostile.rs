@@ -1,5 +1,6 @@
 //! Hostile apps: an app's manifest cannot give its guests more than the
-//! app's own files.
+//! app's own files, nor its outgoing requests more than the addresses its
+//! `allowed_outbound_hosts` names.
 
 use crate::support::{Daemon, TestApp, run};
 
@@ -75,6 +76,70 @@ fn links_inside_the_app_are_served() {
             daemon.get(&format!("/file/{prefix}/a.txt")).text(),
             "a",
             "{files}"
+        );
+    }
+}
+
+fn outbound_app(allowed: &str) -> TestApp {
+    TestApp::new(&format!(
+        "spin_manifest_version = 2\n[application]\nname = \"out\"\n\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"outbound\"\n\n[component.outbound]\nsource = \"{{outbound.wasm}}\"\nallowed_outbound_hosts = [{allowed}]\n"
+    ))
+}
+
+const PROHIBITED: &str = "error: ErrorCode::DestinationIpProhibited";
+
+#[test]
+fn a_wildcard_does_not_reach_loopback_in_any_spelling() {
+    let port = crate::support::upstream();
+    let daemon = Daemon::start(&outbound_app("\"*://*:*\""), &[]);
+    for authority in [
+        format!("127.0.0.1:{port}"),
+        format!("localhost:{port}"),
+        format!("2130706433:{port}"),
+        format!("0177.0.0.1:{port}"),
+        format!("[::ffff:127.0.0.1]:{port}"),
+        format!("[::1]:{port}"),
+        format!("0.0.0.0:{port}"),
+    ] {
+        let text = daemon
+            .get(&format!("/fetch/http/{authority}/x?token=secret"))
+            .text();
+        assert_eq!(text, PROHIBITED, "{authority}");
+    }
+    let log = daemon.wait_for_log("a loopback address, which no entry names");
+    assert!(!log.contains("secret"), "the query was logged:\n{log}");
+}
+
+#[test]
+fn link_local_is_never_reached_even_when_named() {
+    let daemon = Daemon::start(
+        &outbound_app("\"http://169.254.169.254\", \"http://[fe80::1]\""),
+        &[],
+    );
+    for authority in ["169.254.169.254", "[fe80::1]"] {
+        assert_eq!(
+            daemon
+                .get(&format!("/fetch/http/{authority}/latest"))
+                .text(),
+            PROHIBITED,
+            "{authority}"
+        );
+    }
+    daemon.wait_for_log("link-local address");
+}
+
+#[test]
+fn loopback_named_by_address_or_localhost_is_reached() {
+    let port = crate::support::upstream();
+    let daemon = Daemon::start(
+        &outbound_app("\"http://127.0.0.1:*\", \"http://localhost:*\""),
+        &[],
+    );
+    for authority in [format!("127.0.0.1:{port}"), format!("localhost:{port}")] {
+        assert_eq!(
+            daemon.get(&format!("/fetch/http/{authority}/ok")).text(),
+            "200 upstream /ok",
+            "{authority}"
         );
     }
 }
