@@ -23,7 +23,8 @@
 //! Loading: [`manifest`] parses and validates spin.toml, [`app`] compiles it
 //! into a servable generation (core modules made components by
 //! [`componentize`], files laid out by [`mounts`]) against the [`engine`], resolving [`variables`] and each component's
-//! [`outbound_hosts`] (outgoing requests go through [`outbound_client`]). [`cli`] declares the command line, [`logging`] sets up
+//! [`outbound_hosts`] (outgoing requests go through [`outbound_client`];
+//! relative URLs become self requests in [`relative_urls`]). [`cli`] declares the command line, [`logging`] sets up
 //! journald or stderr logs, [`route_table`] prints the start-up table, [`app_build`] runs the
 //! components' build commands for `--build`.
 

@@ -75,6 +75,7 @@ impl Admission {
             return Ok(permit);
         }
         let _place = QueuePlace::take(&self.waiting, self.max_waiting).ok_or(QueueFull)?;
+        tracing::debug!("all request slots busy; queued for one");
         self.running
             .clone()
             .acquire_owned()

@@ -250,6 +250,8 @@ fn queue_places_of_requests_that_gave_up_are_given_back() {
             "1",
             "--max-pending-requests",
             "1",
+            "--log-level",
+            "info,wasi_httpd=debug",
         ],
     );
     let addr = daemon.addr;
@@ -260,8 +262,12 @@ fn queue_places_of_requests_that_gave_up_are_given_back() {
         let mut gone = TcpStream::connect(addr).unwrap();
         gone.write_all(b"GET /hello HTTP/1.1\r\nHost: h\r\n\r\n")
             .unwrap();
-        drop(gone);
         let deadline = Instant::now() + Duration::from_secs(10);
+        while daemon.stderr().matches("queued for one").count() < gave_up {
+            assert!(Instant::now() < deadline, "{}", daemon.stderr());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        drop(gone);
         while daemon.stderr().matches("GET /hello 499").count() < gave_up {
             assert!(Instant::now() < deadline, "{}", daemon.stderr());
             std::thread::sleep(Duration::from_millis(20));
