@@ -161,6 +161,10 @@ impl AllowedHosts {
     }
 }
 
+/// The host name Spin gives the app itself in absolute self-request URLs;
+/// relative URLs are given it too (see [`crate::relative_urls`]).
+pub const SELF_HOST: &str = "self.alt";
+
 /// For a host like `api.spin.internal`, the component id `api` (as written, case
 /// kept). Like Spin, only a single label before `.spin.internal` counts
 /// (`a.b.spin.internal` is not a chaining host); a `:port` suffix is ignored.
@@ -181,7 +185,7 @@ pub fn is_self_request(url: &Uri) -> bool {
     match url.authority() {
         None => true,
         Some(authority) => {
-            authority.host().is_empty() || authority.host().eq_ignore_ascii_case("self.alt")
+            authority.host().is_empty() || authority.host().eq_ignore_ascii_case(SELF_HOST)
         }
     }
 }
@@ -403,7 +407,7 @@ fn parse_host(text: &str) -> Result<HostPattern, String> {
         return Ok(HostPattern::Any);
     }
     let lower = text.to_ascii_lowercase();
-    if lower == "self" || lower == "self.alt" {
+    if lower == "self" || lower == SELF_HOST {
         return Ok(HostPattern::ToSelf);
     }
     if text.starts_with('{') {

@@ -24,9 +24,7 @@ use wasmtime_wasi_http::p3::bindings::http::types::{ErrorCode, Request, Response
 use wasmtime_wasi_http::{WasiHttp, WasiHttpCtxView, WasiHttpView};
 
 use crate::host::HostState;
-
-/// The authority a relative URL is given: Spin's name for the app itself.
-pub const SELF_HOST: &str = "self.alt";
+use crate::outbound_hosts::SELF_HOST;
 
 /// The wasi:http 0.2 release the host links (wasmtime 48's).
 const P2_VERSION: &str = "0.2.12";

@@ -83,7 +83,7 @@ impl InboundHttpExecutor {
             body: (!body.is_empty()).then(|| body.to_vec()),
         };
         let pre = self.pre.clone();
-        let answer = super::run_until(env.deadline, env.permit, async move {
+        let answer = super::run_until(env.outbound.deadline, env.permit, async move {
             let instance = pre
                 .instantiate_async(&mut store)
                 .await

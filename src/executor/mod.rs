@@ -121,17 +121,14 @@ fn task_failed(join: tokio::task::JoinError) -> GuestError {
 
 /// What one request's guest instance is given besides the request itself.
 pub struct RequestEnv {
-    pub request_id: Arc<str>,
     /// `http` or `https`: the scheme the client really used.
     pub https: bool,
-    /// When the request must be done.
-    pub deadline: tokio::time::Instant,
     pub max_memory: usize,
     /// The admission slot, released when the guest is done; `None` for a
     /// chained request, which runs on the slot of the request it serves.
     pub permit: Option<tokio::sync::OwnedSemaphorePermit>,
-    /// What the guest's own outgoing requests may reach in process, and
-    /// under which request they count.
+    /// The request's id and deadline, and what the guest's own outgoing
+    /// requests may reach in process and under which request they count.
     pub outbound: Arc<OutboundEnv>,
 }
 
@@ -304,7 +301,7 @@ impl LoadedComponent {
         let mut store = Store::new(engine, state);
         store.limiter(|state| &mut state.limits);
         // Guests spinning in Wasm yield at every tick and trap at the deadline.
-        task::yield_every_tick(&mut store, Some(env.deadline));
+        task::yield_every_tick(&mut store, Some(env.outbound.deadline));
         Ok(store)
     }
 
@@ -317,7 +314,7 @@ impl LoadedComponent {
     }
 
     fn host_state(&self, env: &RequestEnv, wagi: Option<WagiStdio>) -> Result<HostState> {
-        self.recipe(env.request_id.clone(), env.max_memory)
+        self.recipe(env.outbound.request_id.clone(), env.max_memory)
             .state(Requests::One(env.outbound.clone()), wagi)
     }
 

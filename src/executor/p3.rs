@@ -97,7 +97,7 @@ impl P3Executor {
             })
         });
         let handler = handler.clone();
-        let deadline = env.deadline;
+        let deadline = env.outbound.deadline;
         // The request's context reaches the instance through
         // `on_request_start`, held weakly there: it lives as long as this
         // request (its response body included), with the admission slot.

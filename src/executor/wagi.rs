@@ -120,7 +120,7 @@ impl WagiExecutor {
         component: Arc<str>,
     ) -> Result<Response<Body>, GuestError> {
         let pre = self.pre.clone();
-        super::run_until(env.deadline, env.permit, async move {
+        super::run_until(env.outbound.deadline, env.permit, async move {
             let command = pre
                 .instantiate_async(&mut store)
                 .await

@@ -94,7 +94,7 @@ impl WasiHttpExecutor {
         // The guest runs in its own task: it goes on writing the body after
         // the response head has been handed to hyper. It holds the request's
         // admission slot until it is done, and ends at the deadline.
-        let mut guest = GuestTask::spawn(env.deadline, async move {
+        let mut guest = GuestTask::spawn(env.outbound.deadline, async move {
             let _permit = permit;
             let instance = pre
                 .instantiate_async(&mut store)
@@ -117,7 +117,7 @@ impl WasiHttpExecutor {
                     guest: Some(guest),
                     ended: false,
                     component,
-                    request_id: env.request_id,
+                    request_id: env.outbound.request_id.clone(),
                 };
                 Ok(http::Response::from_parts(parts, body.boxed_unsync()))
             }
@@ -132,7 +132,8 @@ impl WasiHttpExecutor {
                 // The guest dropped the outparam and runs on: nothing it does
                 // can reach the client now; it ends at its deadline.
                 Err(_) => {
-                    let (component, request_id) = (component.clone(), env.request_id.clone());
+                    let (component, request_id) =
+                        (component.clone(), env.outbound.request_id.clone());
                     guest.settle(false, move |ended| {
                         if let Ok(Err(DeadlinePassed)) = ended {
                             tracing::warn!(%component, %request_id, "guest ran on after dropping its response handle unset; stopped at the request deadline");

@@ -83,9 +83,7 @@ pub async fn invoke(call: Invocation, request: Request<WasiBody>) -> Response<Bo
     };
     let deadline = call.deadline;
     let env = RequestEnv {
-        request_id: request_id.clone(),
         https: call.https,
-        deadline,
         max_memory: limits.max_instance_memory,
         permit,
         outbound: Arc::new(OutboundEnv {
