@@ -109,6 +109,10 @@ pub struct Framer {
     max_head: usize,
     extension_bytes: u64,
     trailers: usize,
+    /// The fuzzer's view (`fuzz/`): each head followed, as (method, target),
+    /// to compare with what hyper reads from the same bytes.
+    #[cfg(fuzzing)]
+    pub heads: Vec<(String, String)>,
 }
 
 impl Framer {
@@ -122,6 +126,8 @@ impl Framer {
             max_head,
             extension_bytes: 0,
             trailers: 0,
+            #[cfg(fuzzing)]
+            heads: Vec::new(),
         }
     }
 
@@ -214,6 +220,11 @@ impl Framer {
             }
             Ok(httparse::Status::Complete(len)) if len <= self.max_head => {
                 self.head_timer.stop();
+                #[cfg(fuzzing)]
+                self.heads.push((
+                    request.method.unwrap_or_default().to_owned(),
+                    request.path.unwrap_or_default().to_owned(),
+                ));
                 let next = body_framing(&request);
                 let index = self.requests;
                 self.requests += 1;

@@ -31,8 +31,8 @@ use crate::platform::ComponentVariables;
 
 use inbound_http::InboundHttpExecutor;
 pub use p3::{P3Executor, ReuseLimits};
-pub use wagi::WagiExecutor;
 use wagi::WagiInput;
+pub use wagi::{WagiExecutor, cgi_response};
 pub use wasi_http::WasiHttpExecutor;
 
 /// Why a guest produced no usable response. Every variant is answered 500

@@ -161,7 +161,7 @@ fn cgi_headers(headers: &HeaderMap) -> Vec<(String, String)> {
 }
 
 /// Parses a CGI response.
-fn cgi_response(output: &[u8], component: &str) -> Response<Body> {
+pub fn cgi_response(output: &[u8], component: &str) -> Response<Body> {
     let bad = |status: StatusCode, why: &str| {
         tracing::error!(component, "WAGI output: {why}");
         let mut response = Response::new(

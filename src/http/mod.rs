@@ -4,7 +4,7 @@
 
 mod access_log;
 pub mod chain;
-mod headers;
+pub mod headers;
 mod invoke;
 mod well_known;
 

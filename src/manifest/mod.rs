@@ -188,20 +188,27 @@ pub fn load(path: &Path) -> Result<App> {
             manifest_path.display()
         )
     })?;
-    if v1::is_v1(&src) {
-        let shown = manifest_path.display().to_string();
-        let converted = v1::to_v2(&src, &shown)?;
-        let mut app = parse(&manifest_path, &converted)
-            .map_err(|e| anyhow!("{e:#} (in the version 2 form of this version 1 manifest)"))?;
-        let note = format!(
-            "{shown}: a version 1 manifest, converted to version 2 as Spin does; \
-             `spin doctor` upgrades the file"
-        );
-        tracing::info!("{note}");
-        app.warnings.insert(0, note);
-        return Ok(app);
+    from_text(&manifest_path, &src)
+}
+
+/// Parses and validates manifest text (version 2, or version 1 converted
+/// as Spin converts it); `manifest_path` must be absolute (its directory
+/// is the app's base) and names the file in every error.
+pub fn from_text(manifest_path: &Path, src: &str) -> Result<App> {
+    if !v1::is_v1(src) {
+        return parse(manifest_path, src);
     }
-    parse(&manifest_path, &src)
+    let shown = manifest_path.display().to_string();
+    let converted = v1::to_v2(src, &shown)?;
+    let mut app = parse(manifest_path, &converted)
+        .map_err(|e| anyhow!("{e:#} (in the version 2 form of this version 1 manifest)"))?;
+    let note = format!(
+        "{shown}: a version 1 manifest, converted to version 2 as Spin does; \
+         `spin doctor` upgrades the file"
+    );
+    tracing::info!("{note}");
+    app.warnings.insert(0, note);
+    Ok(app)
 }
 
 /// Parses manifest text; `manifest_path` must be absolute (its directory is the base).
