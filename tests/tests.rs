@@ -27,6 +27,8 @@ mod modules;
 mod oldsdk;
 #[path = "it/outbound.rs"]
 mod outbound;
+#[path = "it/outbound_attacks.rs"]
+mod outbound_attacks;
 #[path = "it/p3.rs"]
 mod p3;
 #[path = "it/platform.rs"]

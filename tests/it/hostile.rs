@@ -80,13 +80,13 @@ fn links_inside_the_app_are_served() {
     }
 }
 
-fn outbound_app(allowed: &str) -> TestApp {
+pub fn outbound_app(allowed: &str) -> TestApp {
     TestApp::new(&format!(
         "spin_manifest_version = 2\n[application]\nname = \"out\"\n\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"outbound\"\n\n[component.outbound]\nsource = \"{{outbound.wasm}}\"\nallowed_outbound_hosts = [{allowed}]\n"
     ))
 }
 
-const PROHIBITED: &str = "error: ErrorCode::DestinationIpProhibited";
+pub const PROHIBITED: &str = "error: ErrorCode::DestinationIpProhibited";
 
 #[test]
 fn a_wildcard_does_not_reach_loopback_in_any_spelling() {
