@@ -43,7 +43,10 @@ fn due(base: Instant, ms: u64, timeout: Duration) -> Option<Instant> {
 pub struct Activity {
     base: Instant,
     in_flight: AtomicUsize,
+    /// Requests begun on the connection so far.
+    begun: AtomicU64,
     last_ms: AtomicU64,
+    began: Notify,
     ended: Notify,
 }
 
@@ -52,7 +55,9 @@ impl Activity {
         Arc::new(Self {
             base: Instant::now(),
             in_flight: AtomicUsize::new(0),
+            begun: AtomicU64::new(0),
             last_ms: AtomicU64::new(0),
+            began: Notify::new(),
             ended: Notify::new(),
         })
     }
@@ -61,8 +66,27 @@ impl Activity {
     /// (with the response body, once hyper has sent it or given up).
     pub fn begin(self: &Arc<Self>) -> InFlight {
         self.in_flight.fetch_add(1, Ordering::AcqRel);
+        self.begun.fetch_add(1, Ordering::AcqRel);
         self.touch();
+        self.began.notify_waiters();
         InFlight(self.clone())
+    }
+
+    /// Resolves once the connection's first request has begun (at once if
+    /// it has).
+    pub async fn first_request(&self) {
+        loop {
+            let began = self.began.notified();
+            if self.begun.load(Ordering::Acquire) > 0 {
+                return;
+            }
+            began.await;
+        }
+    }
+
+    /// Whether any request has begun on the connection.
+    pub fn served_any(&self) -> bool {
+        self.begun.load(Ordering::Acquire) > 0
     }
 
     /// Something happened that restarts the idle count (a request head

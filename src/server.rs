@@ -29,6 +29,10 @@ use crate::state::Shared;
 const H2_MAX_STREAMS: u32 = 100;
 /// Streams a client may reset before their handling is accepted (rapid reset).
 const H2_MAX_PENDING_RESETS: usize = 20;
+/// How long a connection accepted just before a drain has to begin its
+/// first request, which is then served (a client that connected has its
+/// request on the way; a preconnected socket that never sends is closed).
+const FIRST_REQUEST_GRACE: Duration = Duration::from_secs(1);
 /// Streams the server may reset for protocol errors before closing.
 const H2_MAX_LOCAL_RESETS: usize = 256;
 
@@ -239,32 +243,64 @@ async fn serve_connection<S>(
     );
     let addr = peer.addr;
     let requests = activity.clone();
+    let draining = stop.clone();
     let service = service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
         let shared = shared.clone();
         let peer = peer.clone();
         let in_flight = requests.begin();
-        let ambiguous =
-            request.version() < hyper::Version::HTTP_2 && verdict.next_request_is_ambiguous();
+        let http1 = request.version() < hyper::Version::HTTP_2;
+        let ambiguous = http1 && verdict.next_request_is_ambiguous();
+        let draining = draining.clone();
         async move {
-            let response = if ambiguous {
+            let mut response = if ambiguous {
                 http::reject_ambiguous_framing(&peer)
             } else {
                 http::handle(shared, request, &peer).await
             };
+            // A response sent while draining tells the client the
+            // connection ends with it (hyper then closes after it).
+            if http1 && *draining.borrow() {
+                response.headers_mut().insert(
+                    ::http::header::CONNECTION,
+                    ::http::HeaderValue::from_static("close"),
+                );
+            }
             // The request is in flight until hyper is done with its body.
             Ok::<_, Infallible>(response.map(|body| http::Holding::new(body, in_flight)))
         }
     });
     let mut connection = std::pin::pin!(builder.serve_connection(TokioIo::new(io), service));
     let mut closing = false;
+    // Draining began before the connection's first request did: that
+    // request is still served, if it comes within FIRST_REQUEST_GRACE.
+    let mut awaiting_first = false;
+    let mut first_grace = std::pin::pin!(tokio::time::sleep(Duration::ZERO));
     let result = loop {
         tokio::select! {
             result = connection.as_mut() => break result,
             // Draining, or no request for --idle-timeout: finish the request
-            // in flight (HTTP/2 gets GOAWAY), then close.
-            _ = stop.wait_for(|stopped| *stopped), if !closing => {
+            // in flight (HTTP/2 gets GOAWAY), then close. A connection
+            // accepted just before the drain whose request is on its way
+            // gets its answer: closing it unread would lose that request
+            // (the client sees a reset, not a retryable refusal).
+            _ = stop.wait_for(|stopped| *stopped), if !closing && !awaiting_first => {
+                if activity.served_any() {
+                    closing = true;
+                    connection.as_mut().graceful_shutdown();
+                } else {
+                    awaiting_first = true;
+                    first_grace
+                        .as_mut()
+                        .reset(tokio::time::Instant::now() + FIRST_REQUEST_GRACE);
+                }
+            }
+            () = activity.first_request(), if !closing && awaiting_first => {
                 closing = true;
                 connection.as_mut().graceful_shutdown();
+            }
+            () = &mut first_grace, if !closing && awaiting_first => {
+                tracing::debug!(peer = ?addr, "draining: no request within the grace for a new connection; closing");
+                break Ok(());
             }
             () = activity.idle(idle_timeout), if !closing => {
                 tracing::debug!(peer = ?addr, "closing an idle connection");

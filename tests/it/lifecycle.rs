@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::Signal;
 
 use crate::activation::{Activated, Sock, has};
-use crate::support::{TestApp, get, send_unix};
+use crate::support::{Connection, TestApp, get, send_unix};
 
 const LONG: Duration = Duration::from_secs(60);
 
@@ -303,4 +303,69 @@ fn sigterm_during_a_reload_that_hangs_stops_the_daemon() {
     daemon.notify.wait_for(LONG, |m| has(m, "STOPPING=1"));
     assert!(daemon.wait(LONG).success(), "{}", daemon.stderr());
     daemon.wait_for_log("stop requested during a reload");
+}
+
+/// Has the daemon accepted the loopback connection from `client` to
+/// `server`? The server's end has an inode in /proc/net/tcp only once it
+/// is accepted (in the kernel's accept queue it has none).
+fn accepted(server: u16, client: u16) -> bool {
+    let table = std::fs::read_to_string("/proc/net/tcp").expect("read /proc/net/tcp");
+    table.lines().skip(1).any(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let port = |field: &str| {
+            field
+                .rsplit(':')
+                .next()
+                .and_then(|p| u16::from_str_radix(p, 16).ok())
+        };
+        fields.len() > 9
+            && port(fields[1]) == Some(server)
+            && port(fields[2]) == Some(client)
+            && fields[9] != "0"
+    })
+}
+
+#[test]
+fn a_connection_accepted_just_before_the_drain_gets_its_first_request_answered() {
+    let app = TestApp::new(&static_app("v1"));
+    let mut daemon = Activated::ready(
+        &app,
+        &[Sock::Tcp("http")],
+        &[],
+        &["--header-read-timeout", "60s"],
+    );
+    let addr = daemon.tcp[0];
+    let mut sends = Connection::open(addr);
+    let mut silent = Connection::open(addr);
+    for connection in [&mut sends, &mut silent] {
+        let client = connection.stream().local_addr().unwrap().port();
+        let since = Instant::now();
+        while !accepted(addr.port(), client) {
+            assert!(
+                since.elapsed() < LONG,
+                "the daemon never accepted the connection"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+    daemon.signal(Signal::SIGTERM);
+    daemon.notify.wait_for(LONG, |m| has(m, "STOPPING=1"));
+    // Its request comes after the drain began: it is answered, and the
+    // connection closes after it.
+    let response = sends.send("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    assert_eq!((response.status, response.text().as_str()), (200, "v1"));
+    assert_eq!(response.header("connection"), Some("close"));
+    // A connection that sends nothing is closed after a short grace, long
+    // before --header-read-timeout.
+    let mut rest = Vec::new();
+    silent
+        .stream()
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let read = std::io::Read::read_to_end(silent.stream(), &mut rest);
+    assert!(
+        matches!(read, Ok(0)),
+        "the silent connection was not closed: {read:?}"
+    );
+    assert_eq!(daemon.wait(LONG).code(), Some(0));
 }
