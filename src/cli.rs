@@ -193,6 +193,13 @@ pub struct LimitArgs {
     #[arg(long, value_name = "SIZE", default_value = "128MiB", value_parser = parse_size, env = "WASI_HTTPD_MAX_INSTANCE_MEMORY")]
     pub max_instance_memory: u64,
 
+    /// Bytes the host may hold in memory for all requests at once: whole
+    /// request bodies (WAGI, Spin's old HTTP interface), WAGI output,
+    /// responses to Spin's old outbound interface. Past it → 503 with
+    /// Retry-After (an outgoing request gets an error).
+    #[arg(long, value_name = "SIZE", default_value = "1GiB", value_parser = parse_size, env = "WASI_HTTPD_MAX_HOST_BUFFERS")]
+    pub max_host_buffers: u64,
+
     /// Lines of guest output (stdout and stderr) each component may log per
     /// second; lines over it are dropped and counted in the log. 0: no limit.
     #[arg(long, value_name = "LINES", default_value_t = crate::guest_output::DEFAULT_LIMIT, env = "WASI_HTTPD_GUEST_LOG_LIMIT")]

@@ -1,10 +1,11 @@
 //! Runtime limits on the request path: admission (a bounded number of
 //! requests in guests, a bounded wait queue, 503 beyond it), the request
-//! body size (413) and the request deadline for response bodies.
+//! body size (413), the one budget for the bytes the host buffers for
+//! requests (503 when spent) and the request deadline for response bodies.
 
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -28,6 +29,7 @@ pub struct Limits {
     pub max_pending_requests: u32,
     pub request_timeout: Duration,
     pub max_instance_memory: usize,
+    pub max_host_buffers: usize,
 }
 
 impl From<&LimitArgs> for Limits {
@@ -42,6 +44,7 @@ impl From<&LimitArgs> for Limits {
             max_pending_requests: args.max_pending_requests,
             request_timeout: args.request_timeout,
             max_instance_memory: usize::try_from(args.max_instance_memory).unwrap_or(usize::MAX),
+            max_host_buffers: usize::try_from(args.max_host_buffers).unwrap_or(usize::MAX),
         }
     }
 }
@@ -101,6 +104,70 @@ impl<'a> QueuePlace<'a> {
 impl Drop for QueuePlace<'_> {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// The bytes the host holds in its own memory for all requests at once
+/// (`--max-host-buffers`): whole request bodies for the executors that take
+/// them whole, WAGI output, responses collected for Spin's old outbound
+/// interface. Each holder takes a [`Reservation`] and grows it as it
+/// buffers; what it held comes back when it drops.
+pub struct BufferBudget {
+    max: usize,
+    used: AtomicUsize,
+}
+
+/// The budget is spent: the request is answered 503 (the guest's own
+/// outgoing request gets an error).
+#[derive(Debug)]
+pub struct BudgetSpent;
+
+impl BufferBudget {
+    pub fn new(max: usize) -> Arc<Self> {
+        Arc::new(Self {
+            max,
+            used: AtomicUsize::new(0),
+        })
+    }
+
+    /// An empty reservation, to grow as bytes are buffered.
+    pub fn reserve(self: &Arc<Self>) -> Reservation {
+        Reservation {
+            budget: self.clone(),
+            held: 0,
+        }
+    }
+
+    /// Bytes held now, by every request.
+    pub fn in_use(&self) -> usize {
+        self.used.load(Ordering::Acquire)
+    }
+}
+
+/// Bytes of the [`BufferBudget`] one holder has; given back on drop.
+pub struct Reservation {
+    budget: Arc<BufferBudget>,
+    held: usize,
+}
+
+impl Reservation {
+    /// Takes `bytes` more, or nothing if that would pass the budget.
+    pub fn grow(&mut self, bytes: usize) -> Result<(), BudgetSpent> {
+        let max = self.budget.max;
+        self.budget
+            .used
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
+                used.checked_add(bytes).filter(|&total| total <= max)
+            })
+            .map_err(|_| BudgetSpent)?;
+        self.held += bytes;
+        Ok(())
+    }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        self.budget.used.fetch_sub(self.held, Ordering::AcqRel);
     }
 }
 

@@ -2,13 +2,14 @@
 //! generation (swapped whole on reload) and the request counters shown in
 //! `systemctl status`.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use arc_swap::ArcSwap;
 use wasmtime::Engine;
 
 use crate::app::LoadedApp;
-use crate::limits::{Admission, Limits};
+use crate::limits::{Admission, BufferBudget, Limits};
 use crate::tls::Tls;
 
 pub struct Shared {
@@ -17,6 +18,8 @@ pub struct Shared {
     pub stats: Stats,
     pub limits: Limits,
     pub admission: Admission,
+    /// What the host buffers for all requests at once (--max-host-buffers).
+    pub buffers: Arc<BufferBudget>,
     /// The TLS acceptor for HTTPS sockets, when a certificate is configured.
     pub tls: Option<Tls>,
 }
@@ -28,6 +31,7 @@ impl Shared {
             app: ArcSwap::from_pointee(app),
             stats: Stats::default(),
             admission: Admission::new(&limits),
+            buffers: BufferBudget::new(limits.max_host_buffers),
             limits,
             tls,
         }

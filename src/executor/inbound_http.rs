@@ -63,7 +63,8 @@ impl InboundHttpExecutor {
             _ => return Ok(status_only(StatusCode::METHOD_NOT_ALLOWED)),
         };
         let (parts, body) = request.into_parts();
-        let body = super::read_body(body).await?;
+        // The body's share of the buffer budget is held until the guest is done.
+        let (body, _held) = super::read_body(body, &env.outbound.shared.buffers).await?;
         let headers = parts
             .headers
             .iter()

@@ -6,6 +6,7 @@ mod p3;
 pub mod task;
 mod unprovided;
 mod wagi;
+mod wagi_stdout;
 mod wasi_http;
 
 use std::sync::Arc;
@@ -14,13 +15,13 @@ use anyhow::{Context, Result, bail};
 use wasmtime::Engine;
 use wasmtime::Store;
 use wasmtime::component::{Component, InstancePre, Linker};
-use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
+use wasmtime_wasi::p2::pipe::MemoryInputPipe;
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
 use crate::guest_output::{self, GuestOutput, OutputBudget, Stream};
 use crate::host::{HostState, OutboundPolicy, Requests};
 use crate::http::Body;
-use crate::limits::LimitedBody;
+use crate::limits::{BufferBudget, LimitedBody, Reservation};
 
 /// The request body a guest reads: the client's, capped at --max-body-size.
 pub type RequestBody = LimitedBody<wasmtime_wasi_http::WasiBody>;
@@ -35,8 +36,9 @@ use wagi::WagiInput;
 pub use wagi::{WagiExecutor, cgi_response};
 pub use wasi_http::WasiHttpExecutor;
 
-/// Why a guest produced no usable response. Every variant is answered 500
-/// with an empty body; the detail goes to the log only.
+/// Why a guest produced no usable response: 504 for a timeout, 503 when
+/// the host cannot buffer more, else 500 with an empty body; the detail
+/// goes to the log only.
 #[derive(Debug)]
 pub enum GuestError {
     /// The component could not be instantiated for this request.
@@ -49,6 +51,8 @@ pub enum GuestError {
     ErrorCode(String),
     /// The request deadline passed before the guest sent its response head.
     Timeout,
+    /// The host's buffer budget (--max-host-buffers) is spent: 503.
+    Busy,
 }
 
 impl std::fmt::Display for GuestError {
@@ -61,6 +65,7 @@ impl std::fmt::Display for GuestError {
             GuestError::Timeout => {
                 f.write_str("the request deadline passed before the guest answered")
             }
+            GuestError::Busy => f.write_str("the host buffer budget (--max-host-buffers) is spent"),
         }
     }
 }
@@ -86,14 +91,24 @@ async fn run_until<T: Send + 'static>(
     }
 }
 
-/// The whole request body, for the executors that hand it over at once.
-async fn read_body(body: RequestBody) -> Result<bytes::Bytes, GuestError> {
+/// The whole request body, for the executors that hand it over at once,
+/// and its share of the host's buffer budget (held while the body is).
+async fn read_body(
+    mut body: RequestBody,
+    budget: &Arc<BufferBudget>,
+) -> Result<(bytes::Bytes, Reservation), GuestError> {
     use http_body_util::BodyExt;
-    let collected = body
-        .collect()
-        .await
-        .map_err(|e| GuestError::Trap(anyhow::anyhow!("cannot read the request body: {e}")))?;
-    Ok(collected.to_bytes())
+    let mut reservation = budget.reserve();
+    let mut collected = bytes::BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame
+            .map_err(|e| GuestError::Trap(anyhow::anyhow!("cannot read the request body: {e}")))?;
+        if let Some(data) = frame.data_ref() {
+            reservation.grow(data.len()).map_err(|_| GuestError::Busy)?;
+            collected.extend_from_slice(data);
+        }
+    }
+    Ok((collected.freeze(), reservation))
 }
 
 /// A guest failure; an epoch interruption means the deadline passed.
@@ -280,8 +295,9 @@ impl LoadedComponent {
                 e.handle(engine, make_state, env, request).await
             }
             Executor::Wagi(e) => {
-                let input = e.prepare(request, env.https).await?;
-                let (stdin, stdout) = wagi::pipes(input.stdin.clone());
+                let buffers = &env.outbound.shared.buffers;
+                let (input, held) = e.prepare(request, env.https, buffers).await?;
+                let (stdin, stdout) = wagi::pipes(input.stdin.clone(), held);
                 let store = self.store(engine, &env, Some((stdin, stdout.clone(), input)))?;
                 e.handle(store, stdout, env, self.id.clone()).await
             }
@@ -335,7 +351,7 @@ impl LoadedComponent {
 }
 
 /// WAGI's stdin, stdout and argv/environment.
-type WagiStdio = (MemoryInputPipe, MemoryOutputPipe, WagiInput);
+type WagiStdio = (MemoryInputPipe, wagi_stdout::WagiStdout, WagiInput);
 
 /// What a store's data is made from: the component's setup, the request
 /// (or, for a reused wasi:http 0.3 instance, the instance) it serves.

@@ -14,14 +14,17 @@ use http_body_util::{BodyExt, Full};
 use wasmtime::Store;
 use wasmtime::component::InstancePre;
 use wasmtime_wasi::p2::bindings::CommandPre;
-use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
+use wasmtime_wasi::p2::pipe::MemoryInputPipe;
 
+use super::wagi_stdout::WagiStdout;
 use super::{GuestError, RequestBody, RequestEnv};
 use crate::host::HostState;
 use crate::http::Body;
+use crate::limits::{BufferBudget, Reservation};
 use crate::manifest::WagiExecutor as WagiSpec;
 
-/// Largest CGI output kept; a response larger than this is cut.
+/// Largest CGI output kept; a write past it fails (the response is what
+/// came before).
 const MAX_OUTPUT: usize = 64 << 20;
 
 pub struct WagiExecutor {
@@ -47,14 +50,17 @@ impl WagiExecutor {
         })
     }
 
-    /// Reads the body and builds argv and the CGI environment.
+    /// Reads the body and builds argv and the CGI environment; the body's
+    /// share of the buffer budget comes back with them (the program's
+    /// output takes from it too).
     pub async fn prepare(
         &self,
         request: Request<RequestBody>,
         https: bool,
-    ) -> Result<WagiInput, GuestError> {
+        budget: &Arc<BufferBudget>,
+    ) -> Result<(WagiInput, Reservation), GuestError> {
         let (parts, body) = request.into_parts();
-        let stdin = super::read_body(body).await?;
+        let (stdin, held) = super::read_body(body, budget).await?;
         let header = |name: &str| {
             parts
                 .headers
@@ -108,19 +114,19 @@ impl WagiExecutor {
             .split(' ')
             .map(str::to_owned)
             .collect();
-        Ok(WagiInput { args, env, stdin })
+        Ok((WagiInput { args, env, stdin }, held))
     }
 
     /// Runs the command to completion and turns its stdout into a response.
     pub async fn handle(
         &self,
         mut store: Store<HostState>,
-        stdout: MemoryOutputPipe,
+        stdout: WagiStdout,
         env: RequestEnv,
         component: Arc<str>,
     ) -> Result<Response<Body>, GuestError> {
         let pre = self.pre.clone();
-        super::run_until(env.outbound.deadline, env.permit, async move {
+        let run = super::run_until(env.outbound.deadline, env.permit, async move {
             let command = pre
                 .instantiate_async(&mut store)
                 .await
@@ -134,7 +140,13 @@ impl WagiExecutor {
                 Err(error) => Err(super::trap(error)),
             }
         })
-        .await?;
+        .await;
+        // A write refused for want of budget fails the request, whatever
+        // the program did after it.
+        if stdout.budget_spent() {
+            return Err(GuestError::Busy);
+        }
+        run?;
         Ok(cgi_response(&stdout.contents(), &component))
     }
 }
@@ -243,11 +255,11 @@ fn split_head(output: &[u8]) -> (&[u8], &[u8]) {
     (output, &[])
 }
 
-/// The stdin and stdout pipes for one run.
-pub fn pipes(stdin: Bytes) -> (MemoryInputPipe, MemoryOutputPipe) {
+/// The stdin and stdout pipes for one run; the output is counted in `held`.
+pub fn pipes(stdin: Bytes, held: Reservation) -> (MemoryInputPipe, WagiStdout) {
     (
         MemoryInputPipe::new(stdin),
-        MemoryOutputPipe::new(MAX_OUTPUT),
+        WagiStdout::new(MAX_OUTPUT, held),
     )
 }
 

@@ -55,17 +55,22 @@ async fn admit(call: &Invocation) -> Result<OwnedSemaphorePermit, Response<Body>
         }
         Ok(Err(_)) => {
             tracing::warn!(%request_id, %component, "request queue full; answering 503");
-            let mut response = text(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "server busy, retry shortly",
-            );
-            response.headers_mut().insert(
-                http::header::RETRY_AFTER,
-                http::HeaderValue::from_static("1"),
-            );
-            Err(response)
+            Err(busy())
         }
     }
+}
+
+/// 503 with Retry-After: the server is out of room for the request now.
+fn busy() -> Response<Body> {
+    let mut response = text(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "server busy, retry shortly",
+    );
+    response.headers_mut().insert(
+        http::header::RETRY_AFTER,
+        http::HeaderValue::from_static("1"),
+    );
+    response
 }
 
 /// Serves `request` with the component; never fails (errors become status
@@ -110,6 +115,10 @@ pub async fn invoke(call: Invocation, request: Request<WasiBody>) -> Response<Bo
                 StatusCode::GATEWAY_TIMEOUT,
                 "the app did not answer in time",
             )
+        }
+        Err(GuestError::Busy) => {
+            tracing::warn!(component = %component.id, %request_id, in_use = call.shared.buffers.in_use(), "the host buffer budget (--max-host-buffers) is spent; answering 503");
+            busy()
         }
         Err(error) => {
             tracing::error!(component = %component.id, %request_id, error = %error, "request failed");

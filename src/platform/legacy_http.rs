@@ -8,8 +8,11 @@
 //! read). The guest's headers are filtered as wasi:http filters them
 //! (no `Host`, no hop-by-hop fields); `Host` is set from the URL.
 
+use std::sync::Arc;
+
 use super::bindings::fermyon::spin::{http as legacy_http, http_types as legacy};
 use crate::host::HostState;
+use crate::limits::BufferBudget;
 
 impl legacy::Host for HostState {}
 
@@ -70,9 +73,15 @@ impl legacy_http::Host for HostState {
             .iter()
             .map(|(k, v)| k.len() + v.len())
             .sum::<usize>();
+        let budget = self
+            .outbound
+            .requests
+            .current()
+            .map(|env| env.shared.buffers.clone());
         let body = collect_bounded(
             response.into_body(),
             MAX_RESPONSE_BYTES - header_bytes.min(MAX_RESPONSE_BYTES),
+            budget,
         )
         .await
         .map_err(|why| {
@@ -95,19 +104,28 @@ impl legacy_http::Host for HostState {
 /// guest: Spin's `MAX_HOST_BUFFERED_BYTES`.
 pub const MAX_RESPONSE_BYTES: usize = 128 << 20;
 
-/// The body, read whole unless it is longer than `max` bytes: then reading
-/// stops there (the rest is never read) and the answer is why.
+/// The body, read whole unless it is longer than `max` bytes or the host's
+/// buffer budget cannot hold it: then reading stops there (the rest is
+/// never read) and the answer is why. The budget is held while the body is
+/// collected; once handed over, it is in the guest's memory.
 async fn collect_bounded(
     mut body: wasmtime_wasi_http::WasiBody,
     max: usize,
+    budget: Option<Arc<BufferBudget>>,
 ) -> Result<Vec<u8>, String> {
     use http_body_util::BodyExt;
+    let mut held = budget.as_ref().map(BufferBudget::reserve);
     let mut collected = Vec::new();
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| format!("the response body failed: {e}"))?;
         if let Some(data) = frame.data_ref() {
             if collected.len() + data.len() > max {
                 return Err(format!("the response exceeds {MAX_RESPONSE_BYTES} bytes"));
+            }
+            if let Some(held) = &mut held {
+                held.grow(data.len()).map_err(|_| {
+                    "the host buffer budget (--max-host-buffers) is spent".to_owned()
+                })?;
             }
             collected.extend_from_slice(data);
         }

@@ -40,6 +40,9 @@ expect "first request starts the service and is answered" \
 expect "service is active and ready" \
   "$(X systemctl show wasi-httpd.service -p ActiveState -p SubState -p StatusText)" "StatusText=serving app"
 expect "watchdog is armed" "$(X systemctl show wasi-httpd.service -p WatchdogUSec)" "WatchdogUSec=30s"
+expect "memory is capped" "$(X systemctl show wasi-httpd.service -p MemoryHigh -p MemoryMax)" \
+  "MemoryHigh=3221225472
+MemoryMax=4294967296"
 
 X systemctl reload wasi-httpd.service || fail "systemctl reload"
 expect "reload keeps serving" "$(X curl -sS -m 10 http://127.0.0.1/api/again)" "hello"

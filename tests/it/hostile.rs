@@ -143,3 +143,30 @@ fn loopback_named_by_address_or_localhost_is_reached() {
         );
     }
 }
+
+fn wagi_app() -> TestApp {
+    TestApp::new(
+        "spin_manifest_version = 2\n[application]\nname = \"wagi\"\n\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"cgi\"\nexecutor = { type = \"wagi\" }\n\n[component.cgi]\nsource = \"{cgi.wasm}\"\n",
+    )
+}
+
+#[test]
+fn the_host_buffer_budget_is_shared_by_requests_and_given_back() {
+    let daemon = Daemon::start(&wagi_app(), &["--max-host-buffers", "1MiB"]);
+    // A body over the whole budget (though under --max-body-size): 503.
+    let response = daemon.send("POST", "/x", &"x".repeat(2 << 20));
+    assert_eq!(response.status, 503, "{}", response.text());
+    assert_eq!(response.header("retry-after"), Some("1"));
+    daemon.wait_for_log("the host buffer budget (--max-host-buffers) is spent");
+    // A body that fits, whose echo on stdout does not fit beside it: 503.
+    let response = daemon.send("POST", "/x", &"y".repeat(600 << 10));
+    assert_eq!(response.status, 503, "{}", response.text());
+    // Bodies and output that fit, one after the other: each request gives
+    // back what it held.
+    for _ in 0..6 {
+        let body = "z".repeat(300 << 10);
+        let response = daemon.send("POST", "/x", &body);
+        assert_eq!(response.status, 200);
+        assert!(response.text().contains(&body));
+    }
+}
