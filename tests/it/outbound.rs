@@ -165,6 +165,28 @@ fn allowed_host_templates_take_variables_from_flag_env_and_credentials() {
 }
 
 #[test]
+fn a_reload_reads_changed_credentials() {
+    let (old, new) = (upstream(), upstream());
+    let app = app("\"http://127.0.0.1:{{ upstream_port }}\"", PORT_VARIABLE);
+    let credentials = tempfile::tempdir().unwrap();
+    let file = credentials.path().join("upstream_port");
+    std::fs::write(&file, old.to_string()).unwrap();
+    let dir = credentials.path().to_str().unwrap();
+    let daemon = Daemon::start_with_env(&app, &[], &[("CREDENTIALS_DIRECTORY", dir)]);
+    let fetch = |port: u16| {
+        daemon
+            .get(&format!("/fetch/http/127.0.0.1:{port}/v"))
+            .text()
+    };
+    assert_eq!(fetch(old), "200 upstream /v");
+    std::fs::write(&file, new.to_string()).unwrap();
+    daemon.signal(nix::sys::signal::Signal::SIGHUP);
+    daemon.wait_for_log("reloaded");
+    assert_eq!(fetch(new), "200 upstream /v");
+    assert_eq!(fetch(old), "error: ErrorCode::HttpRequestDenied");
+}
+
+#[test]
 fn a_missing_required_variable_is_a_load_error_naming_it() {
     let app = app("\"http://127.0.0.1:{{ upstream_port }}\"", PORT_VARIABLE);
     let out = run(&["check", app.path().to_str().unwrap()]);
