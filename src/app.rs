@@ -12,6 +12,7 @@ use anyhow::{Context, Result};
 use wasmtime::Engine;
 use wasmtime::component::{Component, Linker};
 
+use crate::compile_cache::{CompileCache, Outcome};
 use crate::executor::{ComponentSetup, LoadedComponent, ReuseLimits};
 use crate::host::HostState;
 use crate::kv::{KvAccess, KvDb};
@@ -67,6 +68,8 @@ pub struct LoadOptions {
     pub state_dir: Option<PathBuf>,
     /// `--key-value`: keys set in the `default` store at the first load.
     pub key_values: Vec<(String, String)>,
+    /// Compiled components kept on disk between processes (`None`: off).
+    pub compile_cache: Option<CompileCache>,
 }
 
 /// Loads app generations from one manifest, keeping compiled components
@@ -262,7 +265,7 @@ impl Loader {
                 .filter(|(b, _)| *b == bytes)
                 .map(|(_, c)| c.clone())
         });
-        let reused = cached.is_some();
+        let mut origin = "reused";
         let component = match cached {
             Some(component) => component,
             None => {
@@ -281,13 +284,31 @@ impl Loader {
                         p3_candidate::CANDIDATE
                     );
                 }
-                Component::new(&self.engine, &binary).map_err(|e| {
-                    anyhow::anyhow!(
-                        "`{key}`: {source} is not a valid WebAssembly component: {e:#}; build \
-                         it for wasm32-wasip2 or wasm32-wasip1 so that it exports an HTTP \
-                         handler such as wasi:http/incoming-handler"
-                    )
-                })?
+                let compile = || {
+                    Component::new(&self.engine, &binary).map_err(|e| {
+                        anyhow::anyhow!(
+                            "`{key}`: {source} is not a valid WebAssembly component: {e:#}; \
+                             build it for wasm32-wasip2 or wasm32-wasip1 so that it exports \
+                             an HTTP handler such as wasi:http/incoming-handler"
+                        )
+                    })
+                };
+                match &self.options.compile_cache {
+                    Some(cache) => {
+                        let (component, outcome) =
+                            cache.get_or_compile(&self.engine, &binary, &spec.id, compile)?;
+                        origin = match outcome {
+                            Outcome::Hit => "compile cache",
+                            Outcome::Stored => "compiled, cached",
+                            Outcome::NotStored => "compiled",
+                        };
+                        component
+                    }
+                    None => {
+                        origin = "compiled";
+                        compile()?
+                    }
+                }
             }
         };
         let files = mounts::prepare(&spec.id, &spec.files, base_dir, staging)
@@ -347,7 +368,7 @@ impl Loader {
         tracing::info!(
             component = %spec.id,
             executor = loaded.executor_name(),
-            reused,
+            origin,
             duration_ms = started.elapsed().as_millis() as u64,
             "component ready"
         );

@@ -26,6 +26,9 @@ pub enum Command {
     Serve(Box<ServeArgs>),
     /// Load and compile an app, serve nothing; exit 0 or print a clear error.
     Check(AppArgs),
+    /// Compile an app's components into the compile cache (for packaging
+    /// and ExecStartPre=), serve nothing.
+    Compile(AppArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         #[arg(value_enum)]
@@ -69,6 +72,16 @@ pub struct AppArgs {
     /// (repeatable): `KEY=VALUE`, as `spin up --key-value`.
     #[arg(long = "key-value", value_name = "KEY=VALUE", value_parser = parse_key_value, env = "WASI_HTTPD_KEY_VALUE")]
     pub key_values: Vec<(String, String)>,
+
+    /// Where compiled components are kept between runs; default:
+    /// $CACHE_DIRECTORY under systemd, else $XDG_CACHE_HOME/wasi-httpd,
+    /// else ~/.cache/wasi-httpd.
+    #[arg(long, value_name = "DIR", env = "WASI_HTTPD_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
+
+    /// Compile every component at every start; read and write no cache.
+    #[arg(long, env = "WASI_HTTPD_NO_CACHE", value_parser = BoolishValueParser::new())]
+    pub no_cache: bool,
 }
 
 /// `NAME=VALUE` for `--env`: a name that is not empty and has no `=`.

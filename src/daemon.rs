@@ -12,6 +12,7 @@ use tokio::sync::oneshot;
 
 use crate::app::{LoadedApp, Loader};
 use crate::cli::{LimitArgs, ReuseArgs, ServeArgs};
+use crate::compile_cache::CompileCache;
 use crate::executor::ReuseLimits;
 use crate::limits::Limits;
 use crate::listen::{self, Listener};
@@ -56,6 +57,7 @@ pub async fn serve(args: ServeArgs, inherited: Option<Vec<Listener>>) -> Result<
         env: args.app.env.clone(),
         state_dir: args.app.state_dir.clone(),
         key_values: args.app.key_values.clone(),
+        compile_cache: CompileCache::from_settings(args.app.cache_dir.clone(), args.app.no_cache),
     };
     let reuse = reuse_limits(&args.reuse, &args.limits);
     let limits = Limits::from(&args.limits);

@@ -9,6 +9,7 @@ use clap::Parser;
 
 use wasi_httpd::app::Loader;
 use wasi_httpd::cli::{Cli, Command};
+use wasi_httpd::compile_cache::CompileCache;
 use wasi_httpd::daemon::{self, Failure};
 use wasi_httpd::variables::Providers;
 use wasi_httpd::{app_build, engine, listen, logging, systemd};
@@ -31,7 +32,7 @@ fn main() -> ExitCode {
             Ok(inherited) => inherited,
             Err(error) => return fail(EXIT_CONFIG, &error),
         },
-        Command::Check(_) | Command::Completions { .. } => None,
+        Command::Check(_) | Command::Compile(_) | Command::Completions { .. } => None,
     };
     match cli.command {
         Command::Completions { shell } => {
@@ -42,7 +43,14 @@ fn main() -> ExitCode {
             let _ = std::io::Write::write_all(&mut std::io::stdout(), &script);
             ExitCode::SUCCESS
         }
-        Command::Check(args) => match check(&args) {
+        Command::Check(args) => match check(&args, false) {
+            Ok(summary) => {
+                println!("{summary}");
+                ExitCode::SUCCESS
+            }
+            Err(error) => fail(EXIT_CONFIG, &error),
+        },
+        Command::Compile(args) => match check(&args, true) {
             Ok(summary) => {
                 println!("{summary}");
                 ExitCode::SUCCESS
@@ -73,8 +81,18 @@ fn main() -> ExitCode {
     }
 }
 
-/// `check`: load and compile everything, serve nothing.
-fn check(args: &wasi_httpd::cli::AppArgs) -> anyhow::Result<String> {
+/// `check` and `compile`: load and compile everything, serve nothing;
+/// `compile` insists on a compile cache to fill.
+fn check(args: &wasi_httpd::cli::AppArgs, fill_cache: bool) -> anyhow::Result<String> {
+    let compile_cache = CompileCache::from_settings(args.cache_dir.clone(), args.no_cache);
+    if fill_cache && compile_cache.is_none() {
+        anyhow::bail!(
+            "compile: no compile cache to fill (--no-cache, or no $HOME); pass --cache-dir DIR"
+        );
+    }
+    let cache_dir = compile_cache
+        .as_ref()
+        .map(|c| c.dir().display().to_string());
     if args.build {
         app_build::run(&args.manifest)?;
     }
@@ -86,16 +104,21 @@ fn check(args: &wasi_httpd::cli::AppArgs) -> anyhow::Result<String> {
         env: args.env.clone(),
         state_dir: args.state_dir.clone(),
         key_values: Vec::new(),
+        compile_cache,
     };
     let app =
         Loader::new(engine, args.manifest.clone(), providers, reuse, options)?.load(&|_| {})?;
-    Ok(format!(
+    let summary = format!(
         "{}: app '{}' is valid: {} routes, {} components compiled",
         app.manifest_path.display(),
         app.name,
         app.routes().count(),
         app.component_count()
-    ))
+    );
+    Ok(match (fill_cache, cache_dir) {
+        (true, Some(dir)) => format!("{summary}, in the compile cache {dir}"),
+        _ => summary,
+    })
 }
 
 /// Reports a fatal error: STATUS= first (for `systemctl status`), then one

@@ -9,6 +9,8 @@ mod support;
 
 #[path = "it/check.rs"]
 mod check;
+#[path = "it/compile_cache.rs"]
+mod compile_cache;
 #[path = "it/edge.rs"]
 mod edge;
 #[path = "it/guests.rs"]

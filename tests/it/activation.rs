@@ -134,6 +134,10 @@ impl Activated {
         cmd.arg("-E")
             .arg(format!("NOTIFY_SOCKET={}", notify.path.display()));
         cmd.arg("-E").arg("RUST_LOG=info");
+        cmd.arg("-E").arg(format!(
+            "WASI_HTTPD_CACHE_DIR={}",
+            crate::support::compile_cache().display()
+        ));
         for (k, v) in env {
             cmd.arg("-E").arg(format!("{k}={v}"));
         }

@@ -11,6 +11,13 @@ use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_wasi-httpd");
 
+/// The compile cache every daemon the tests start shares (each guest is
+/// compiled once per `cargo test`, not once per test); tests of the cache
+/// itself pass `--cache-dir` or `--no-cache`.
+pub fn compile_cache() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("compile-cache")
+}
+
 /// Guests also built for wasm32-wasip1, as core modules (the way Spin 3's
 /// templates and WAGI programs build), to test componentizing at load.
 const WASIP1_GUESTS: &[&str] = &["spinsdk", "cgi", "sdk2"];
@@ -191,6 +198,7 @@ impl Daemon {
             .args(args)
             .envs(env.iter().copied())
             .env("RUST_LOG", "info")
+            .env("WASI_HTTPD_CACHE_DIR", compile_cache())
             .env_remove("WASI_HTTPD_LISTEN")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -325,6 +333,7 @@ fn collect(mut stream: impl Read + Send + 'static) -> Arc<Mutex<String>> {
 pub fn run(args: &[&str]) -> Output {
     Command::new(BIN)
         .args(args)
+        .env("WASI_HTTPD_CACHE_DIR", compile_cache())
         .env_remove("WASI_HTTPD_LISTEN")
         .stdin(Stdio::null())
         .output()
