@@ -127,6 +127,12 @@ pub struct ServeArgs {
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration, env = "WASI_HTTPD_SHUTDOWN_TIMEOUT")]
     pub shutdown_timeout: Duration,
 
+    /// Under socket activation: exit 0 after this long with no connection
+    /// open (scale to zero); systemd keeps the socket and starts the service
+    /// again on the next connection. Needs sockets from systemd.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, env = "WASI_HTTPD_EXIT_IDLE_AFTER")]
+    pub exit_idle_after: Option<Duration>,
+
     /// PEM certificate chain: with --tls-key, --listen sockets serve HTTPS
     /// (inherited sockets named `https` always do, and need both flags).
     #[arg(

@@ -101,6 +101,13 @@ pub async fn serve(args: ServeArgs, inherited: Option<Vec<Listener>>) -> Result<
     };
 
     let from_systemd = inherited.is_some();
+    if args.exit_idle_after.is_some() && !from_systemd {
+        return Err(Failure::Config(anyhow::anyhow!(
+            "--exit-idle-after needs the listening sockets from systemd (socket activation): \
+             with sockets bound here, connections would be refused once the daemon exits; \
+             drop the option or run under a .socket unit"
+        )));
+    }
     let listeners = match inherited {
         Some(listeners) => listeners,
         None => listen::bind(&args.listen, args.find_free_port).map_err(Failure::Config)?,
@@ -146,7 +153,14 @@ pub async fn serve(args: ServeArgs, inherited: Option<Vec<Listener>>) -> Result<
     tokio::spawn(refresh_status(shared.clone(), on.clone()));
 
     let (stop_tx, stop_rx) = oneshot::channel();
-    tokio::spawn(control(signals, shared.clone(), loader, on, stop_tx));
+    tokio::spawn(control(
+        signals,
+        shared.clone(),
+        loader,
+        on,
+        args.exit_idle_after,
+        stop_tx,
+    ));
     let stopped = async {
         let _ = stop_rx.await;
     };
@@ -173,16 +187,34 @@ impl Signals {
 }
 
 /// Reacts to signals: SIGHUP reloads, the first SIGTERM/SIGINT starts the
-/// drain, a second one exits at once.
+/// drain, a second one exits at once. With `exit_idle_after`, no connection
+/// for that long starts the drain too (scale to zero under socket
+/// activation).
 async fn control(
     mut signals: Signals,
     shared: Arc<Shared>,
     loader: Arc<Loader>,
     on: String,
+    exit_idle_after: Option<Duration>,
     stop: oneshot::Sender<()>,
 ) {
+    let idle = async {
+        match exit_idle_after {
+            Some(after) => shared.stats.idle_for(after).await,
+            None => std::future::pending().await,
+        }
+    };
+    let mut idle = std::pin::pin!(idle);
     loop {
         tokio::select! {
+            () = &mut idle => {
+                let after = exit_idle_after.unwrap_or_default();
+                tracing::info!(
+                    idle_s = after.as_secs_f64(),
+                    "no connection for --exit-idle-after; exiting (systemd starts the service again on the next connection)"
+                );
+                break;
+            }
             _ = signals.hup.recv() => {
                 // A stop request during a reload wins: the reload (still
                 // compiling on its blocking thread) is abandoned, the app

@@ -197,6 +197,7 @@ fn spawn_connection<S>(
     tokio::spawn(async move {
         let _slot = slot;
         let _open = open;
+        let _counted = shared.stats.connection_opened();
         let limits = &shared.limits;
         if !https {
             return serve_connection(shared.clone(), &builder, stop, stream, Peer { addr, https })

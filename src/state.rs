@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use arc_swap::ArcSwap;
+use tokio::sync::watch;
 use wasmtime::Engine;
 
 use crate::app::LoadedApp;
@@ -38,15 +39,53 @@ impl Shared {
     }
 }
 
-/// Request counters. A request is in flight from its arrival until its
-/// response body has been sent or abandoned.
-#[derive(Default)]
+/// Request and connection counters. A request is in flight from its
+/// arrival until its response body has been sent or abandoned; a
+/// connection is open from accept to close.
 pub struct Stats {
     served: AtomicU64,
     in_flight: AtomicUsize,
+    connections: watch::Sender<usize>,
+}
+
+impl Default for Stats {
+    fn default() -> Self {
+        Self {
+            served: AtomicU64::new(0),
+            in_flight: AtomicUsize::new(0),
+            connections: watch::channel(0).0,
+        }
+    }
+}
+
+/// An open connection, counted until dropped.
+pub struct OpenConnection<'a>(&'a Stats);
+
+impl Drop for OpenConnection<'_> {
+    fn drop(&mut self) {
+        self.0.connections.send_modify(|n| *n -= 1);
+    }
 }
 
 impl Stats {
+    /// A connection was accepted; it counts as open until the guard drops.
+    pub fn connection_opened(&self) -> OpenConnection<'_> {
+        self.connections.send_modify(|n| *n += 1);
+        OpenConnection(self)
+    }
+
+    /// Resolves once no connection has been open for `after` (counting
+    /// from the last close, or from now if none is open).
+    pub async fn idle_for(&self, after: std::time::Duration) {
+        let mut open = self.connections.subscribe();
+        loop {
+            let _ = open.wait_for(|n| *n == 0).await;
+            if tokio::time::timeout(after, open.changed()).await.is_err() {
+                return;
+            }
+        }
+    }
+
     pub fn started(&self) {
         self.in_flight.fetch_add(1, Ordering::Relaxed);
     }

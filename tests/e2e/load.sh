@@ -77,7 +77,7 @@ tally() {
 PREPARE=prep
 boot_container || { echo "FAIL: the container did not boot"; exit 1; }
 X systemctl daemon-reload
-X systemctl start wasi-httpd.socket || fail "start wasi-httpd.socket"
+start_socket wasi-httpd.socket
 X curl -sS -m 30 -o /dev/null http://127.0.0.1/api/start || fail "first request"
 
 # 1. Three restarts under load. The socket unit holds the port: clients

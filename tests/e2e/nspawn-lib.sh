@@ -46,6 +46,18 @@ boot_container() {
 
 X() { timeout 60 nsenter -t "$LEADER" -m -u -i -n -p -- "$@"; }
 
+# start_socket UNIT: starts a socket unit, retrying while the container's
+# systemd still settles (seen once: the first start failed right after
+# boot); fails with systemd's own message.
+start_socket() {
+  local out
+  for _ in 1 2 3 4 5; do
+    out=$(X systemctl start "$1" 2>&1) && return 0
+    sleep 1
+  done
+  fail "start $1: $out"
+}
+
 teardown_container() {
   [ -n "${NPID:-}" ] || return 0
   kill -TERM "$NPID" 2>/dev/null

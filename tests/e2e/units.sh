@@ -33,7 +33,7 @@ PREPARE=prep
 boot_container || { echo "FAIL: the container did not boot"; exit 1; }
 
 X systemctl daemon-reload
-X systemctl start wasi-httpd.socket || fail "start wasi-httpd.socket"
+start_socket wasi-httpd.socket
 expect "service is started lazily" "$(X systemctl is-active wasi-httpd.service)" "inactive"
 expect "first request starts the service and is answered" \
   "$(X curl -sS -m 30 http://127.0.0.1/api/hello)" "hello"
@@ -67,6 +67,24 @@ expect "templated instance answers on its unix socket" \
   "$(X curl -sS -m 30 --unix-socket /run/wasi-httpd-shop.sock http://shop/api/x)" "hello"
 expect "templated instance is its own unit" \
   "$(X systemctl show wasi-httpd@shop.service -p ActiveState -p StatusText)" "ActiveState=active"
+
+# Scale to zero: with --exit-idle-after the service exits when idle and the
+# socket unit starts it again on the next connection, which is answered.
+mkdir -p "$R/etc/systemd/system/wasi-httpd.service.d"
+printf '[Service]\nEnvironment=WASI_HTTPD_EXIT_IDLE_AFTER=1s\n' > "$R/etc/systemd/system/wasi-httpd.service.d/idle.conf"
+X systemctl daemon-reload
+X systemctl restart wasi-httpd.service || fail "restart with --exit-idle-after"
+expect "idle service answers" "$(X curl -sS -m 30 http://127.0.0.1/api/idle)" "hello"
+for _ in $(seq 1 100); do
+  [ "$(X systemctl is-active wasi-httpd.service)" = inactive ] && break
+  sleep 0.2
+done
+expect "idle service exited" "$(X systemctl show wasi-httpd.service -p ActiveState -p ExecMainStatus)" "ExecMainStatus=0"
+expect "idle service is inactive" "$(X systemctl is-active wasi-httpd.service)" "inactive"
+expect "the socket stays" "$(X systemctl is-active wasi-httpd.socket)" "active"
+expect "the next connection starts it again" "$(X curl -sS -m 30 http://127.0.0.1/api/again)" "hello"
+rm "$R/etc/systemd/system/wasi-httpd.service.d/idle.conf"
+X systemctl daemon-reload
 
 X systemctl stop wasi-httpd.service wasi-httpd@shop.service
 expect "stop ends with success" "$(X systemctl show wasi-httpd.service -p Result -p ExecMainStatus)" "ExecMainStatus=0"

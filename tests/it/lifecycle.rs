@@ -369,3 +369,52 @@ fn a_connection_accepted_just_before_the_drain_gets_its_first_request_answered()
     );
     assert_eq!(daemon.wait(LONG).code(), Some(0));
 }
+
+#[test]
+fn exit_idle_after_exits_zero_once_no_connection_is_open() {
+    let app = TestApp::new(&static_app("v1"));
+    let mut daemon = Activated::ready(
+        &app,
+        &[Sock::Tcp("http")],
+        &[],
+        &["--exit-idle-after", "1s"],
+    );
+    let addr = daemon.tcp[0];
+    // An open connection keeps it serving past the idle time.
+    let mut held = Connection::open(addr);
+    assert_eq!(
+        held.send("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            .status,
+        200
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(
+        held.send("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            .status,
+        200
+    );
+    drop(held);
+    // Once it closes: STOPPING=1, then exit 0.
+    daemon.notify.wait_for(LONG, |m| has(m, "STOPPING=1"));
+    assert_eq!(daemon.wait(LONG).code(), Some(0));
+    daemon.wait_for_log("no connection for --exit-idle-after");
+}
+
+#[test]
+fn exit_idle_after_without_sockets_from_systemd_is_a_config_error() {
+    let app = TestApp::new(&static_app("v1"));
+    let out = crate::support::run(&[
+        "serve",
+        app.path().to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+        "--exit-idle-after",
+        "1s",
+    ]);
+    assert_eq!(out.status.code(), Some(78));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--exit-idle-after needs the listening sockets from systemd"),
+        "{err}"
+    );
+}
