@@ -5,7 +5,7 @@
 //! every request hyper hands to the service, either the guard has already
 //! refused it (it, or an earlier one, was ambiguous or could not be
 //! followed: the daemon answers 400 and closes), or the guard read the
-//! same request head there (same method, same target). Feeding the guard
+//! same request head there (same method, same target URI). Feeding the guard
 //! the bytes in other pieces must not change what it read.
 
 #![no_main]
@@ -36,13 +36,16 @@ fn guard(bytes: &[u8], piece: usize) -> (Vec<(String, String)>, Arc<Verdict>, Op
             break;
         }
     }
-    // hyper's request target has no fragment (`/a#b` is `/a`).
+    // Targets compared as URIs, as hyper parses them (`/a#b` is `/a`;
+    // `http://h` is `http://h/`). One that does not parse, hyper refuses.
     let heads = framer
         .heads
         .iter()
         .map(|(method, target)| {
-            let target = target.split('#').next().unwrap_or_default();
-            (method.clone(), target.to_owned())
+            let target = target
+                .parse::<http::Uri>()
+                .map_or_else(|_| format!("unparsed {target}"), |uri| uri.to_string());
+            (method.clone(), target)
         })
         .collect();
     (heads, verdict, closed)
@@ -69,10 +72,7 @@ fn hyper_reads(bytes: &[u8]) -> Vec<(String, String)> {
         let service = service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
             let record = record.clone();
             async move {
-                let target = request
-                    .uri()
-                    .path_and_query()
-                    .map_or_else(|| request.uri().to_string(), |p| p.as_str().to_owned());
+                let target = request.uri().to_string();
                 record
                     .lock()
                     .unwrap()
