@@ -46,7 +46,10 @@ fuzz_target!(|text: &str| {
             continue;
         };
         // `self` names relative URLs (the app itself), not a host `self`.
-        let is_self = authority.split(':').next() == Some("self");
+        let is_self = authority
+            .split(':')
+            .next()
+            .is_some_and(|host| host.eq_ignore_ascii_case("self"));
         let exact = !is_self && !authority.contains(['*', '/', '{', '[', '@']);
         if exact && uri.scheme().is_some() && uri.port_u16().is_some() {
             assert!(allowed.allows(&uri), "{entry} does not allow itself");
