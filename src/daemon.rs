@@ -200,15 +200,17 @@ async fn control(
 ) {
     let idle = async {
         match exit_idle_after {
-            Some(after) => shared.stats.idle_for(after).await,
+            Some(after) => {
+                shared.stats.idle_for(after).await;
+                after
+            }
             None => std::future::pending().await,
         }
     };
     let mut idle = std::pin::pin!(idle);
     loop {
         tokio::select! {
-            () = &mut idle => {
-                let after = exit_idle_after.unwrap_or_default();
+            after = &mut idle => {
                 tracing::info!(
                     idle_s = after.as_secs_f64(),
                     "no connection for --exit-idle-after; exiting (systemd starts the service again on the next connection)"

@@ -171,6 +171,43 @@ impl Drop for Reservation {
     }
 }
 
+/// Why a body could not be collected whole by [`collect_within`].
+pub enum CollectError<E> {
+    /// Longer than the `max` given.
+    TooLarge,
+    /// The buffer budget could not hold the next bytes.
+    BudgetSpent,
+    /// The body itself failed.
+    Body(E),
+}
+
+/// Reads `body` whole into host memory, at most `max` bytes, each taken
+/// from `held` before it is kept; reading stops (the rest is never read)
+/// at the first byte that does not fit.
+pub async fn collect_within<B>(
+    mut body: B,
+    max: usize,
+    held: &mut Reservation,
+) -> Result<Bytes, CollectError<B::Error>>
+where
+    B: HttpBody<Data = Bytes> + Unpin,
+{
+    use http_body_util::BodyExt;
+    let mut collected = bytes::BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(CollectError::Body)?;
+        if let Some(data) = frame.data_ref() {
+            if data.len() > max - collected.len() {
+                return Err(CollectError::TooLarge);
+            }
+            held.grow(data.len())
+                .map_err(|BudgetSpent| CollectError::BudgetSpent)?;
+            collected.extend_from_slice(data);
+        }
+    }
+    Ok(collected.freeze())
+}
+
 /// A request body that fails once more than `max` bytes have come, and
 /// says so through `exceeded` so that the answer can be 413.
 pub struct LimitedBody<B> {

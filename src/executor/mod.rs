@@ -21,7 +21,7 @@ use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 use crate::guest_output::{self, GuestOutput, OutputBudget, Stream};
 use crate::host::{HostState, OutboundPolicy, Requests};
 use crate::http::Body;
-use crate::limits::{BufferBudget, LimitedBody, Reservation};
+use crate::limits::{BufferBudget, CollectError, LimitedBody, Reservation, collect_within};
 
 /// The request body a guest reads: the client's, capped at --max-body-size.
 pub type RequestBody = LimitedBody<wasmtime_wasi_http::WasiBody>;
@@ -94,21 +94,21 @@ async fn run_until<T: Send + 'static>(
 /// The whole request body, for the executors that hand it over at once,
 /// and its share of the host's buffer budget (held while the body is).
 async fn read_body(
-    mut body: RequestBody,
+    body: RequestBody,
     budget: &Arc<BufferBudget>,
 ) -> Result<(bytes::Bytes, Reservation), GuestError> {
-    use http_body_util::BodyExt;
-    let mut reservation = budget.reserve();
-    let mut collected = bytes::BytesMut::new();
-    while let Some(frame) = body.frame().await {
-        let frame = frame
-            .map_err(|e| GuestError::Trap(anyhow::anyhow!("cannot read the request body: {e}")))?;
-        if let Some(data) = frame.data_ref() {
-            reservation.grow(data.len()).map_err(|_| GuestError::Busy)?;
-            collected.extend_from_slice(data);
-        }
-    }
-    Ok((collected.freeze(), reservation))
+    // Its size is bounded by the LimitedBody it comes in (413).
+    let mut held = budget.reserve();
+    let body = collect_within(body, usize::MAX, &mut held)
+        .await
+        .map_err(|error| match error {
+            CollectError::BudgetSpent => GuestError::Busy,
+            CollectError::TooLarge => unreachable!("no limit given"),
+            CollectError::Body(e) => {
+                GuestError::Trap(anyhow::anyhow!("cannot read the request body: {e}"))
+            }
+        })?;
+    Ok((body, held))
 }
 
 /// A guest failure; an epoch interruption means the deadline passed.

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use super::bindings::fermyon::spin::{http as legacy_http, http_types as legacy};
 use crate::host::HostState;
-use crate::limits::BufferBudget;
+use crate::limits::{BufferBudget, CollectError, collect_within};
 
 impl legacy::Host for HostState {}
 
@@ -73,11 +73,12 @@ impl legacy_http::Host for HostState {
             .iter()
             .map(|(k, v)| k.len() + v.len())
             .sum::<usize>();
-        let budget = self
-            .outbound
-            .requests
-            .current()
-            .map(|env| env.shared.buffers.clone());
+        // A guest of this interface serves one request per instance: its
+        // request is always there (the unlimited budget is never used).
+        let budget = self.outbound.requests.current().map_or_else(
+            || BufferBudget::new(usize::MAX),
+            |env| env.shared.buffers.clone(),
+        );
         let body = collect_bounded(
             response.into_body(),
             MAX_RESPONSE_BYTES - header_bytes.min(MAX_RESPONSE_BYTES),
@@ -109,26 +110,19 @@ pub const MAX_RESPONSE_BYTES: usize = 128 << 20;
 /// never read) and the answer is why. The budget is held while the body is
 /// collected; once handed over, it is in the guest's memory.
 async fn collect_bounded(
-    mut body: wasmtime_wasi_http::WasiBody,
+    body: wasmtime_wasi_http::WasiBody,
     max: usize,
-    budget: Option<Arc<BufferBudget>>,
+    budget: Arc<BufferBudget>,
 ) -> Result<Vec<u8>, String> {
-    use http_body_util::BodyExt;
-    let mut held = budget.as_ref().map(BufferBudget::reserve);
-    let mut collected = Vec::new();
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| format!("the response body failed: {e}"))?;
-        if let Some(data) = frame.data_ref() {
-            if collected.len() + data.len() > max {
-                return Err(format!("the response exceeds {MAX_RESPONSE_BYTES} bytes"));
-            }
-            if let Some(held) = &mut held {
-                held.grow(data.len()).map_err(|_| {
-                    "the host buffer budget (--max-host-buffers) is spent".to_owned()
-                })?;
-            }
-            collected.extend_from_slice(data);
+    let mut held = budget.reserve();
+    match collect_within(body, max, &mut held).await {
+        Ok(bytes) => Ok(bytes.to_vec()),
+        Err(CollectError::TooLarge) => {
+            Err(format!("the response exceeds {MAX_RESPONSE_BYTES} bytes"))
         }
+        Err(CollectError::BudgetSpent) => {
+            Err("the host buffer budget (--max-host-buffers) is spent".to_owned())
+        }
+        Err(CollectError::Body(e)) => Err(format!("the response body failed: {e}")),
     }
-    Ok(collected)
 }
