@@ -47,6 +47,9 @@
 //!
 //! - `wasm hello`: `GET /hello`, a fresh instance of the `hello` component
 //!   per request (the full request path);
+//! - `wasm hello, scraped`: the same while `/metrics` is scraped every
+//!   100 ms on the admin listener (150 times Prometheus's default rate):
+//!   what counting and scraping cost the request path;
 //! - `static_response`: `GET /static`, the daemon's own overhead (accept,
 //!   limits, routing, access log) without Wasm;
 //! - `baseline hyper`: `GET /` on a minimal hyper server answering `hello`,
@@ -71,6 +74,8 @@
 // it as a second, empty bench target.
 #[path = "load/baseline.rs"]
 mod baseline;
+#[path = "load/scrape.rs"]
+mod scrape;
 // The tests' harness builds the guests (adding the wasm32-wasip2 target if
 // it is missing); the bench uses only that part of it.
 #[allow(dead_code)]
@@ -104,6 +109,8 @@ const MAX_CONNECTIONS: usize = 1024;
 const START_TIMEOUT: Duration = Duration::from_secs(120);
 /// How much of the daemon's stderr is kept for error reports.
 const LOG_TAIL: usize = 64 << 10;
+/// The scenario scraped on the admin listener meanwhile.
+const SCRAPED: &str = "wasm hello, scraped";
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
@@ -143,6 +150,7 @@ fn main() {
             "/hello",
             "hello from wasi-httpd\n",
         ),
+        (SCRAPED, daemon.addr, "/hello", "hello from wasi-httpd\n"),
         (
             "static_response (/static)",
             daemon.addr,
@@ -164,10 +172,15 @@ fn main() {
             "load: {name}: {} s warm-up, then {seconds} s with {connections} connections",
             WARM_UP.as_secs()
         );
+        let scraper = (name == SCRAPED)
+            .then(|| scrape::Scraper::start(daemon.admin, Duration::from_millis(100)));
         rows.push((
             name,
             client.block_on(run(addr, path, connections, duration)),
         ));
+        if let Some(scraper) = scraper {
+            eprintln!("load: {name}: {} scrapes", scraper.scrapes());
+        }
     }
     drop(client); // closes the client's connections
     drop(baseline);
@@ -203,7 +216,7 @@ fn main() {
         );
     }
     println!("daemon stopped: {exit}");
-    if rows[..2].iter().any(|(_, s)| s.errors > 0) {
+    if rows[..3].iter().any(|(_, s)| s.errors > 0) {
         println!("daemon log (last lines):\n{daemon_log}");
     }
 }
@@ -245,16 +258,24 @@ source = {source}
 struct Daemon {
     child: Child,
     addr: SocketAddr,
+    /// Its admin listener (`/metrics`).
+    admin: SocketAddr,
     log: Arc<Mutex<Vec<u8>>>,
 }
 
 impl Daemon {
-    /// `wasi-httpd serve APP --listen 127.0.0.1:0`, once it prints its address.
+    /// `wasi-httpd serve APP --listen 127.0.0.1:0 --admin-listen ...`, once
+    /// it prints its address.
     fn start(app: &Path) -> Daemon {
+        let admin = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port for the admin listener");
         let mut child = Command::new(BIN)
             .arg("serve")
             .arg(app)
             .args(["--listen", "127.0.0.1:0", "--log-target", "stderr"])
+            .arg("--admin-listen")
+            .arg(admin.to_string())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -273,6 +294,7 @@ impl Daemon {
         let mut daemon = Daemon {
             child,
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            admin,
             log,
         };
         loop {

@@ -17,6 +17,7 @@ use crate::executor::{ComponentSetup, LoadedComponent, ReuseLimits};
 use crate::host::HostState;
 use crate::kv::{KvAccess, KvDb};
 use crate::manifest::{self, Executor, Handler, RouteSpec, StaticResponse};
+use crate::metrics::{self, CacheLookup, Metrics, RouteMetrics};
 use crate::mounts;
 use crate::outbound_hosts::AllowedHosts;
 use crate::router::{ParsedRoute, RouteWarning, Router};
@@ -34,6 +35,8 @@ pub struct Trigger {
     pub target: Target,
     /// The component's description, shown under its route at start.
     pub description: Option<String>,
+    /// Its requests' counters (`route`, `component` labels).
+    pub metrics: Arc<RouteMetrics>,
 }
 
 impl Trigger {
@@ -88,6 +91,8 @@ pub struct Loader {
     kv: std::sync::OnceLock<Arc<KvDb>>,
     /// Source path → (its bytes when compiled, the compiled component).
     cache: Mutex<HashMap<PathBuf, (Vec<u8>, Component)>>,
+    /// Where routes and components get their counters.
+    metrics: Arc<Metrics>,
 }
 
 impl Loader {
@@ -97,6 +102,7 @@ impl Loader {
         providers: Providers,
         reuse: ReuseLimits,
         options: LoadOptions,
+        metrics: Arc<Metrics>,
     ) -> Result<Self> {
         let linker = crate::executor::linker(&engine)?;
         Ok(Self {
@@ -108,6 +114,7 @@ impl Loader {
             options,
             kv: std::sync::OnceLock::new(),
             cache: Mutex::new(HashMap::new()),
+            metrics,
         })
     }
 
@@ -214,10 +221,19 @@ impl Loader {
                     (Target::Component(component), spec.description.clone())
                 }
             };
+            let (label, name) = match &target {
+                Target::Component(c) => (&*c.id, &*c.id),
+                Target::Static(_) => (metrics::STATIC, trigger.id.as_str()),
+            };
+            let route_metrics = match &trigger.route {
+                RouteSpec::Path(route) => self.metrics.route(route, label, name),
+                RouteSpec::Private => self.metrics.unrouted().clone(),
+            };
             triggers.push(Trigger {
                 id: trigger.id.clone(),
                 target,
                 description,
+                metrics: route_metrics,
             });
         }
         if let Ok(mut cache) = self.cache.lock() {
@@ -297,6 +313,10 @@ impl Loader {
                     Some(cache) => {
                         let (component, outcome) =
                             cache.get_or_compile(&self.engine, &binary, &spec.id, compile)?;
+                        self.metrics.compile_cache(match outcome {
+                            Outcome::Hit => CacheLookup::Hit,
+                            Outcome::Stored | Outcome::NotStored => CacheLookup::Miss,
+                        });
                         origin = match outcome {
                             Outcome::Hit => "compile cache",
                             Outcome::Stored => "compiled, cached",
@@ -360,6 +380,7 @@ impl Loader {
                 allowed,
                 variables: Arc::new(component_variables),
                 kv,
+                metrics: self.metrics.component(&spec.id),
             },
             wagi,
             &self.reuse,

@@ -117,6 +117,20 @@ pub struct ServeArgs {
     )]
     pub listen: Vec<SocketAddr>,
 
+    /// Serve metrics and health checks (`/metrics`, `/healthz`, `/readyz`) on
+    /// this address, never the app's (repeatable): `HOST:PORT`, or a Unix
+    /// socket path (`/run/wasi-httpd/admin.sock`, or `unix:PATH`). A socket
+    /// passed by systemd named `admin` (FileDescriptorName=admin) serves them
+    /// too. None by default.
+    #[arg(
+        long = "admin-listen",
+        value_name = "ADDR",
+        env = "WASI_HTTPD_ADMIN_LISTEN",
+        value_delimiter = ',',
+        value_parser = crate::listen::AdminAddr::parse
+    )]
+    pub admin_listen: Vec<crate::listen::AdminAddr>,
+
     /// When a listen port is in use, try the next ports (10 tries, as Spin does).
     #[arg(long, env = "WASI_HTTPD_FIND_FREE_PORT", value_parser = BoolishValueParser::new())]
     pub find_free_port: bool,

@@ -16,10 +16,11 @@ use crate::compile_cache::CompileCache;
 use crate::executor::ReuseLimits;
 use crate::limits::Limits;
 use crate::listen::{self, Listener};
+use crate::metrics::{Metrics, Phase};
 use crate::state::Shared;
 use crate::tls::{Tls, TlsFiles};
 use crate::variables::Providers;
-use crate::{app_build, engine, route_table, server, systemd};
+use crate::{admin, app_build, engine, route_table, server, systemd};
 
 /// Why `serve` failed, which decides the exit status.
 pub enum Failure {
@@ -43,6 +44,29 @@ pub async fn serve(args: ServeArgs, inherited: Option<Vec<Listener>>) -> Result<
     if let Some(period) = systemd::watchdog_period() {
         tokio::spawn(watchdog(period));
     }
+    // The admin listener answers from the start (`/readyz` says
+    // "loading" until the app is served).
+    let metrics = Metrics::new();
+    let (admin_sockets, inherited) = match inherited {
+        Some(all) => {
+            let (admin, app): (Vec<_>, Vec<_>) =
+                all.into_iter().partition(|l| l.name == listen::ADMIN);
+            (admin, Some(app))
+        }
+        None => (Vec::new(), None),
+    };
+    let mut admin_sockets = admin_sockets;
+    admin_sockets.extend(listen::bind_admin(&args.admin_listen).map_err(Failure::Config)?);
+    if inherited.as_ref().is_some_and(Vec::is_empty) {
+        return Err(Failure::Config(anyhow::anyhow!(
+            "systemd passed only sockets named `{}` (metrics and health checks); \
+             pass a socket for the app too (a .socket unit without FileDescriptorName=admin)",
+            listen::ADMIN
+        )));
+    }
+    admin::spawn(metrics.clone(), admin_sockets)
+        .context("cannot register an admin listener")
+        .map_err(Failure::Runtime)?;
     systemd::status("loading the app");
     crate::guest_output::set_limit(args.limits.guest_log_limit);
     // Guests run on a runtime of their own, one worker per core.
@@ -80,13 +104,14 @@ pub async fn serve(args: ServeArgs, inherited: Option<Vec<Listener>>) -> Result<
         ),
         _ => None,
     };
+    let loader_metrics = metrics.clone();
     let starting = async {
         let loader = blocking(move || {
             if build {
                 app_build::run(&manifest)?;
             }
             let engine = engine::build(&engine_options)?;
-            Loader::new(engine, manifest, providers, reuse, options)
+            Loader::new(engine, manifest, providers, reuse, options, loader_metrics)
         })
         .await?;
         let loader = Arc::new(loader);
@@ -148,7 +173,15 @@ pub async fn serve(args: ServeArgs, inherited: Option<Vec<Listener>>) -> Result<
     route_table::print(&app, &base_urls, args.format);
     tracing::info!(app = %app.name, routes = app.routes().count(), listeners = %on, "serving");
 
-    let shared = Arc::new(Shared::new(loader.engine().clone(), app, limits, tls));
+    metrics.set_app(&app.name, app.version.as_deref());
+    let shared = Arc::new(Shared::new(
+        loader.engine().clone(),
+        app,
+        limits,
+        tls,
+        metrics.clone(),
+    ));
+    metrics.set_phase(Phase::Serving);
     systemd::ready(&serving_status(&shared, &on));
     tokio::spawn(refresh_status(shared.clone(), on.clone()));
 
@@ -201,7 +234,7 @@ async fn control(
     let idle = async {
         match exit_idle_after {
             Some(after) => {
-                shared.stats.idle_for(after).await;
+                shared.metrics.stats.idle_for(after).await;
                 after
             }
             None => std::future::pending().await,
@@ -237,9 +270,10 @@ async fn control(
             _ = signals.int.recv() => break,
         }
     }
+    shared.metrics.set_phase(Phase::Draining);
     systemd::stopping(&format!(
         "stopping: draining {} in-flight requests",
-        shared.stats.in_flight()
+        shared.metrics.stats.in_flight()
     ));
     let _ = stop.send(());
     tokio::select! {
@@ -270,6 +304,7 @@ async fn reload(shared: &Shared, loader: &Arc<Loader>, on: &str) {
     match load(loader).await {
         Ok(app) => {
             let routes = app.routes().count();
+            shared.metrics.set_app(&app.name, app.version.as_deref());
             shared.app.store(Arc::new(app));
             tracing::info!(routes, "reloaded: new requests go to the new app");
         }
@@ -278,6 +313,7 @@ async fn reload(shared: &Shared, loader: &Arc<Loader>, on: &str) {
             failures.push(format!("{error:#}; still serving the previous app"));
         }
     }
+    shared.metrics.reloaded(failures.is_empty());
     if failures.is_empty() {
         systemd::ready(&serving_status(shared, on));
     } else {
@@ -321,8 +357,8 @@ fn serving_status(shared: &Shared, on: &str) -> String {
         "serving app '{}': {} routes on {on}; {} requests served, {} in flight",
         app.name,
         app.routes().count(),
-        shared.stats.served(),
-        shared.stats.in_flight()
+        shared.metrics.stats.served(),
+        shared.metrics.stats.in_flight()
     )
 }
 
@@ -330,7 +366,10 @@ async fn refresh_status(shared: Arc<Shared>, on: String) {
     let mut last = (0, 0);
     loop {
         tokio::time::sleep(STATUS_PERIOD).await;
-        let now = (shared.stats.served(), shared.stats.in_flight());
+        let now = (
+            shared.metrics.stats.served(),
+            shared.metrics.stats.in_flight(),
+        );
         if now != last {
             systemd::status(&serving_status(&shared, &on));
             last = now;

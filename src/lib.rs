@@ -18,7 +18,8 @@
 //!
 //! Lifecycle: [`daemon`] loads, signals readiness and status through
 //! [`systemd`], reloads on SIGHUP into the [`state`] every request shares,
-//! and drains on SIGTERM.
+//! and drains on SIGTERM. What happens is counted in [`metrics`] and served
+//! on the admin listener ([`admin`]: `/metrics`, `/healthz`, `/readyz`).
 //!
 //! Loading: [`manifest`] parses and validates spin.toml, [`app`] compiles it
 //! into a servable generation (core modules made components by
@@ -28,6 +29,7 @@
 //! journald or stderr logs, [`route_table`] prints the start-up table, [`app_build`] runs the
 //! components' build commands for `--build`.
 
+pub mod admin;
 pub mod app;
 pub mod app_build;
 pub mod cli;
@@ -45,6 +47,7 @@ pub mod limits;
 pub mod listen;
 pub mod logging;
 pub mod manifest;
+pub mod metrics;
 pub mod mounts;
 pub mod outbound_client;
 pub mod outbound_hosts;

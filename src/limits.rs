@@ -53,7 +53,8 @@ impl From<&LimitArgs> for Limits {
 /// `max_pending_requests` more wait for a slot; the rest are refused.
 pub struct Admission {
     running: Arc<Semaphore>,
-    waiting: AtomicU32,
+    /// Requests queued now (also read by the metrics).
+    waiting: Arc<AtomicU32>,
     max_waiting: u32,
 }
 
@@ -61,10 +62,11 @@ pub struct Admission {
 pub struct QueueFull;
 
 impl Admission {
-    pub fn new(limits: &Limits) -> Self {
+    /// `waiting` counts the queued requests.
+    pub fn new(limits: &Limits, waiting: Arc<AtomicU32>) -> Self {
         Self {
             running: Arc::new(Semaphore::new(limits.max_concurrent_requests)),
-            waiting: AtomicU32::new(0),
+            waiting,
             max_waiting: limits.max_pending_requests,
         }
     }

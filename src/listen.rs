@@ -6,6 +6,7 @@ use std::io;
 use std::net::{SocketAddr, TcpListener};
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::net::UnixListener;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use nix::sys::socket::{
@@ -156,6 +157,77 @@ fn bind_one(addr: SocketAddr, find_free_port: bool) -> Result<TcpListener> {
         addr.port(),
         addr.port().saturating_add(tries - 1)
     )
+}
+
+/// An `--admin-listen` address: TCP, or a Unix socket path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AdminAddr {
+    Tcp(SocketAddr),
+    Unix(PathBuf),
+}
+
+impl AdminAddr {
+    /// `HOST:PORT`, `unix:PATH`, or a path (it has a `/`).
+    pub fn parse(text: &str) -> Result<AdminAddr, String> {
+        if let Some(path) = text.strip_prefix("unix:") {
+            return Ok(AdminAddr::Unix(PathBuf::from(path)));
+        }
+        if text.contains('/') {
+            return Ok(AdminAddr::Unix(PathBuf::from(text)));
+        }
+        text.parse().map(AdminAddr::Tcp).map_err(|_| {
+            format!(
+                "{text:?}: an admin address is HOST:PORT (e.g. 127.0.0.1:9188) or a Unix socket path"
+            )
+        })
+    }
+}
+
+/// The name of the sockets that serve metrics and health checks.
+pub const ADMIN: &str = "admin";
+
+/// Binds the admin addresses, named [`ADMIN`]. A Unix socket file left by
+/// an earlier run (nothing answers on it) is replaced; one in use, or any
+/// other file there, is an error.
+pub fn bind_admin(addrs: &[AdminAddr]) -> Result<Vec<Listener>> {
+    let mut listeners = Vec::with_capacity(addrs.len());
+    for addr in addrs {
+        let socket = match addr {
+            AdminAddr::Tcp(addr) => Socket::Tcp(
+                bind_one(*addr, false).with_context(|| format!("--admin-listen {addr}"))?,
+            ),
+            AdminAddr::Unix(path) => Socket::Unix(
+                bind_unix(path).with_context(|| format!("--admin-listen {}", path.display()))?,
+            ),
+        };
+        set_nonblocking(&socket)?;
+        listeners.push(Listener {
+            name: ADMIN.to_owned(),
+            socket,
+        });
+    }
+    Ok(listeners)
+}
+
+fn bind_unix(path: &Path) -> Result<UnixListener> {
+    use std::os::unix::fs::FileTypeExt;
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        if !meta.file_type().is_socket() {
+            bail!(
+                "cannot listen on {}: a file that is not a socket is there; remove it or pick another path",
+                path.display()
+            );
+        }
+        if std::os::unix::net::UnixStream::connect(path).is_ok() {
+            bail!(
+                "cannot listen on {}: another process serves on it; stop it or pick another path",
+                path.display()
+            );
+        }
+        std::fs::remove_file(path)
+            .with_context(|| format!("cannot remove the stale socket {}", path.display()))?;
+    }
+    UnixListener::bind(path).with_context(|| format!("cannot listen on {}", path.display()))
 }
 
 fn set_nonblocking(socket: &Socket) -> io::Result<()> {

@@ -106,8 +106,16 @@ fn check(args: &wasi_httpd::cli::AppArgs, fill_cache: bool) -> anyhow::Result<St
         key_values: Vec::new(),
         compile_cache,
     };
-    let app =
-        Loader::new(engine, args.manifest.clone(), providers, reuse, options)?.load(&|_| {})?;
+    let metrics = wasi_httpd::metrics::Metrics::new();
+    let app = Loader::new(
+        engine,
+        args.manifest.clone(),
+        providers,
+        reuse,
+        options,
+        metrics,
+    )?
+    .load(&|_| {})?;
     let summary = format!(
         "{}: app '{}' is valid: {} routes, {} components compiled",
         app.manifest_path.display(),

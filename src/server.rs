@@ -22,6 +22,7 @@ use crate::conn_io::{Activity, ConnIo, Stopwatch};
 use crate::http::{self, Peer};
 use crate::limits::Limits;
 use crate::listen::{Listener, Socket};
+use crate::metrics::Reject;
 use crate::smuggling::{Framer, Verdict};
 use crate::state::Shared;
 
@@ -59,6 +60,7 @@ pub async fn serve(
             builder: builder.clone(),
             slots: slots.clone(),
             https: listener.name == "https",
+            open_on_listener: shared.metrics.listener(&listener.name),
         };
         let stop = stop_rx.clone();
         let task = match listener.socket {
@@ -148,6 +150,8 @@ struct AcceptContext {
     /// One permit per open connection (--max-connections).
     slots: Arc<Semaphore>,
     https: bool,
+    /// The listener's open-connection gauge.
+    open_on_listener: Arc<std::sync::atomic::AtomicI64>,
 }
 
 async fn accept_loop<F, Fut, S>(ctx: AcceptContext, mut stop: watch::Receiver<bool>, accept: F)
@@ -159,12 +163,20 @@ where
     loop {
         // The slot is taken before accept: when every slot is in use, new
         // clients wait in the kernel's backlog instead of being refused.
-        let slot = tokio::select! {
-            _ = stop.changed() => return,
-            slot = ctx.slots.clone().acquire_owned() => match slot {
-                Ok(slot) => slot,
-                Err(_) => return,
-            },
+        let slot = match ctx.slots.clone().try_acquire_owned() {
+            Ok(slot) => slot,
+            Err(_) => {
+                // Every slot in use: the next client waits (counted once
+                // per wait).
+                ctx.shared.metrics.rejected(Reject::ConnectionLimit);
+                tokio::select! {
+                    _ = stop.changed() => return,
+                    slot = ctx.slots.clone().acquire_owned() => match slot {
+                        Ok(slot) => slot,
+                        Err(_) => return,
+                    },
+                }
+            }
         };
         tokio::select! {
             _ = stop.changed() => return,
@@ -194,10 +206,11 @@ fn spawn_connection<S>(
     let open = ctx.open.clone();
     let stop = ctx.stop.clone();
     let https = ctx.https;
+    let on_listener = ctx.open_on_listener.clone();
     tokio::spawn(async move {
         let _slot = slot;
         let _open = open;
-        let _counted = shared.stats.connection_opened();
+        let _counted = shared.metrics.stats.connection_opened(&on_listener);
         let limits = &shared.limits;
         if !https {
             return serve_connection(shared.clone(), &builder, stop, stream, Peer { addr, https })
@@ -213,8 +226,14 @@ fn spawn_connection<S>(
             Ok(Ok(stream)) => {
                 serve_connection(shared.clone(), &builder, stop, stream, Peer { addr, https }).await
             }
-            Ok(Err(error)) => tracing::debug!(peer = ?addr, error = %error, "TLS handshake failed"),
-            Err(_) => tracing::debug!(peer = ?addr, "TLS handshake timed out"),
+            Ok(Err(error)) => {
+                shared.metrics.tls_handshake_failed();
+                tracing::debug!(peer = ?addr, error = %error, "TLS handshake failed")
+            }
+            Err(_) => {
+                shared.metrics.tls_handshake_failed();
+                tracing::debug!(peer = ?addr, "TLS handshake timed out")
+            }
         }
     });
 }
@@ -243,6 +262,7 @@ async fn serve_connection<S>(
         shared.limits.header_read_timeout,
     );
     let addr = peer.addr;
+    let metrics = shared.metrics.clone();
     let requests = activity.clone();
     let draining = stop.clone();
     let service = service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
@@ -254,6 +274,7 @@ async fn serve_connection<S>(
         let draining = draining.clone();
         async move {
             let mut response = if ambiguous {
+                shared.metrics.rejected(Reject::AmbiguousFraming);
                 http::reject_ambiguous_framing(&peer)
             } else {
                 http::handle(shared, request, &peer).await
@@ -327,6 +348,13 @@ async fn serve_connection<S>(
         }
     };
     if let Err(error) = result {
+        // hyper answered 431 itself: the head outgrew its buffer.
+        if error
+            .downcast_ref::<hyper::Error>()
+            .is_some_and(hyper::Error::is_parse_too_large)
+        {
+            metrics.rejected(Reject::HeaderTooLarge);
+        }
         tracing::debug!(peer = ?addr, error = %error, "connection ended with an error");
     }
 }

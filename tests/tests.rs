@@ -23,6 +23,8 @@ mod hostile;
 mod isolation;
 #[path = "it/lifecycle.rs"]
 mod lifecycle;
+#[path = "it/metrics.rs"]
+mod metrics;
 #[path = "it/modules.rs"]
 mod modules;
 #[path = "it/oldsdk.rs"]

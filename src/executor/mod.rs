@@ -19,9 +19,11 @@ use wasmtime_wasi::p2::pipe::MemoryInputPipe;
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
 use crate::guest_output::{self, GuestOutput, OutputBudget, Stream};
+use crate::host::memory::MemoryLimitHit;
 use crate::host::{HostState, OutboundPolicy, Requests};
 use crate::http::Body;
 use crate::limits::{BufferBudget, CollectError, LimitedBody, Reservation, collect_within};
+use crate::metrics::ComponentMetrics;
 
 /// The request body a guest reads: the client's, capped at --max-body-size.
 pub type RequestBody = LimitedBody<wasmtime_wasi_http::WasiBody>;
@@ -53,6 +55,8 @@ pub enum GuestError {
     Timeout,
     /// The host's buffer budget (--max-host-buffers) is spent: 503.
     Busy,
+    /// The guest grew its memory past --max-instance-memory.
+    Memory(String),
 }
 
 impl std::fmt::Display for GuestError {
@@ -66,6 +70,7 @@ impl std::fmt::Display for GuestError {
                 f.write_str("the request deadline passed before the guest answered")
             }
             GuestError::Busy => f.write_str("the host buffer budget (--max-host-buffers) is spent"),
+            GuestError::Memory(text) => write!(f, "guest trapped: {text}"),
         }
     }
 }
@@ -115,6 +120,8 @@ async fn read_body(
 fn trap(error: wasmtime::Error) -> GuestError {
     if error.downcast_ref::<wasmtime::Trap>() == Some(&wasmtime::Trap::Interrupt) {
         GuestError::Timeout
+    } else if error.downcast_ref::<MemoryLimitHit>().is_some() {
+        GuestError::Memory(error_text(&error))
     } else {
         GuestError::Trap(anyhow::anyhow!(error_text(&error)))
     }
@@ -171,6 +178,8 @@ pub struct ComponentSetup {
     pub variables: ComponentVariables,
     /// Its key-value stores.
     pub kv: KvAccess,
+    /// Its counters (guest errors, outbound requests, instances).
+    pub metrics: Arc<ComponentMetrics>,
 }
 
 /// A component ready to serve: compiled, linked and pre-instantiated.
@@ -183,6 +192,8 @@ pub struct LoadedComponent {
     kv: KvAccess,
     /// Its guests' output budget (`--guest-log-limit`).
     output: Arc<OutputBudget>,
+    /// Its counters (guest errors, outbound requests, instances).
+    metrics: Arc<ComponentMetrics>,
     executor: Executor,
 }
 
@@ -205,6 +216,7 @@ impl LoadedComponent {
         wagi: Option<&crate::manifest::WagiExecutor>,
         reuse: &ReuseLimits,
     ) -> Result<Self> {
+        let metrics = setup.metrics;
         let link = || link(engine, linker, id, component);
         let exports: Vec<String> = component
             .component_type()
@@ -225,7 +237,12 @@ impl LoadedComponent {
         } else if let Some(export) = exports.iter().find(|e| WasiHttpExecutor::handles(e)) {
             Executor::WasiHttp(WasiHttpExecutor::new(link()?, export)?)
         } else if let Some(export) = exports.iter().find(|e| P3Executor::handles(e)) {
-            Executor::P3(P3Executor::new(link()?, export, reuse.clone())?)
+            Executor::P3(P3Executor::new(
+                link()?,
+                export,
+                reuse.clone(),
+                metrics.clone(),
+            )?)
         } else if exports.iter().any(|e| e == inbound_http::EXPORT) {
             Executor::InboundHttp(
                 link().and_then(InboundHttpExecutor::new).with_context(|| {
@@ -260,8 +277,14 @@ impl LoadedComponent {
             variables: setup.variables,
             kv: setup.kv,
             output: guest_output::budget(id),
+            metrics,
             executor,
         })
+    }
+
+    /// Its counters.
+    pub fn metrics(&self) -> &ComponentMetrics {
+        &self.metrics
     }
 
     /// Which export the executor calls, for the log.
@@ -345,6 +368,7 @@ impl LoadedComponent {
             variables: self.variables.clone(),
             kv: self.kv.clone(),
             output: self.output.clone(),
+            metrics: self.metrics.clone(),
             max_memory,
         }
     }
@@ -366,6 +390,7 @@ struct StateRecipe {
     variables: ComponentVariables,
     kv: KvAccess,
     output: Arc<OutputBudget>,
+    metrics: Arc<ComponentMetrics>,
     max_memory: usize,
 }
 
@@ -394,6 +419,7 @@ impl StateRecipe {
             tag: self.tag.clone(),
             allowed: self.allowed.clone(),
             requests,
+            metrics: self.metrics.clone(),
         };
         Ok(HostState::new(
             wasi.build(),

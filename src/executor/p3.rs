@@ -28,6 +28,7 @@ use super::{GuestError, OutboundEnv, RequestBody, RequestEnv};
 use crate::cli::Reuse;
 use crate::host::HostState;
 use crate::http::{Body, Holding};
+use crate::metrics::ComponentMetrics;
 
 const EXPORT_PREFIX: &str = "wasi:http/handler@0.3.";
 
@@ -48,6 +49,8 @@ pub struct P3Executor {
     pre: ServicePre<HostState>,
     export: String,
     limits: ReuseLimits,
+    /// Counts reuses (a request given to an instance that served one).
+    metrics: Arc<ComponentMetrics>,
     /// Made at the first request: the store data of workers needs the
     /// request path's shared state, which exists only once serving.
     handler: OnceLock<ProxyHandler<P3State>>,
@@ -65,6 +68,7 @@ impl P3Executor {
         instance_pre: InstancePre<HostState>,
         export: &str,
         limits: ReuseLimits,
+        metrics: Arc<ComponentMetrics>,
     ) -> Result<Self> {
         let pre = ServicePre::new(instance_pre)
             .map_err(anyhow::Error::from)
@@ -73,6 +77,7 @@ impl P3Executor {
             pre,
             export: export.to_owned(),
             limits,
+            metrics,
             handler: OnceLock::new(),
         })
     }
@@ -94,6 +99,7 @@ impl P3Executor {
                 pre: ProxyPre::P3(self.pre.clone()),
                 make_state,
                 limits: self.limits.clone(),
+                metrics: self.metrics.clone(),
             })
         });
         let handler = handler.clone();
@@ -139,6 +145,7 @@ struct P3State {
     pre: ProxyPre<HostState>,
     make_state: MakeState,
     limits: ReuseLimits,
+    metrics: Arc<ComponentMetrics>,
 }
 
 impl HandlerState for P3State {
@@ -166,6 +173,8 @@ impl HandlerState for P3State {
             state: Worker {
                 max_reuse: sample_count(self.limits.max_reuse),
                 max_concurrent: sample_count(self.limits.max_concurrent),
+                started: AtomicU64::new(0),
+                metrics: self.metrics.clone(),
             },
         })
     }
@@ -182,6 +191,9 @@ struct RequestData {
 struct Worker {
     max_reuse: u64,
     max_concurrent: u64,
+    /// Requests given to this instance so far.
+    started: AtomicU64,
+    metrics: Arc<ComponentMetrics>,
 }
 
 impl WorkerState for Worker {
@@ -205,6 +217,9 @@ impl WorkerState for Worker {
         _task: GuestTaskId,
     ) -> Pin<Box<dyn Future<Output = ()> + Send + Sync>> {
         store.data_mut().outbound.requests.add(&request.env);
+        if self.started.fetch_add(1, Ordering::Relaxed) > 0 {
+            self.metrics.instance_reused();
+        }
         // The request expires at its deadline, or when it is abandoned.
         Box::pin(async move {
             tokio::select! {

@@ -3,7 +3,7 @@
 
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -12,7 +12,8 @@ use http::{Request, Response};
 use http_body::{Body as HttpBody, Frame, SizeHint};
 use http_body_util::BodyExt;
 
-use super::{Body, BoxError, Peer, millis};
+use super::{Body, BoxError, Peer};
+use crate::metrics::RouteMetrics;
 use crate::state::Shared;
 
 /// Request ids: a per-process prefix and a counter, unique across restarts
@@ -38,8 +39,9 @@ pub struct AccessRecord {
     method: String,
     path: String,
     peer: String,
-    /// (route as written, component or trigger name), once routed.
-    route: Mutex<Option<(String, String)>>,
+    /// The route's counters and names, once routed (else the unrouted
+    /// ones).
+    route: OnceLock<Arc<RouteMetrics>>,
     /// Counts the request as in flight until the record is written.
     shared: Arc<Shared>,
     written: bool,
@@ -51,7 +53,7 @@ const CLIENT_CLOSED: u16 = 499;
 
 impl AccessRecord {
     pub fn start<B>(request: &Request<B>, peer: &Peer, shared: Arc<Shared>) -> Self {
-        shared.stats.started();
+        shared.metrics.stats.started();
         Self {
             id: next_request_id(),
             started: Instant::now(),
@@ -61,16 +63,15 @@ impl AccessRecord {
                 .addr
                 .map(|a| a.to_string())
                 .unwrap_or_else(|| "unix".to_owned()),
-            route: Mutex::new(None),
+            route: OnceLock::new(),
             shared,
             written: false,
         }
     }
 
-    pub fn set_route(&self, route: &str, component: &str) {
-        if let Ok(mut slot) = self.route.lock() {
-            *slot = Some((route.to_owned(), component.to_owned()));
-        }
+    /// What took the request: an app route, or a built-in answer.
+    pub fn set_route(&self, route: &Arc<RouteMetrics>) {
+        let _ = self.route.set(route.clone());
     }
 
     /// Wraps the response body so the record is written when it ends.
@@ -92,13 +93,14 @@ impl AccessRecord {
         if std::mem::replace(&mut self.written, true) {
             return;
         }
-        self.shared.stats.finished();
-        let (route, component) = self
+        self.shared.metrics.stats.finished();
+        let took = self.started.elapsed();
+        let metrics = self
             .route
-            .get_mut()
-            .ok()
-            .and_then(Option::take)
-            .unwrap_or_default();
+            .get()
+            .unwrap_or_else(|| self.shared.metrics.unrouted());
+        metrics.observe(status, took);
+        let (route, component) = metrics.log_names();
         tracing::info!(
             target: "access",
             route,
@@ -106,7 +108,7 @@ impl AccessRecord {
             method = self.method,
             path = self.path,
             status,
-            duration = (millis(self.started) * 1000.0).round() / 1000.0,
+            duration = (took.as_secs_f64() * 1e6).round() / 1000.0,
             bytes,
             peer = self.peer,
             request_id = %self.id,

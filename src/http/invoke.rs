@@ -16,6 +16,7 @@ use super::{Body, empty, text};
 use crate::app::LoadedApp;
 use crate::executor::{GuestError, LoadedComponent, OutboundEnv, RequestEnv};
 use crate::limits::{DeadlineBody, LimitedBody};
+use crate::metrics::{GuestFailure, Reject};
 use crate::state::Shared;
 
 /// Who calls which component, and under which deadline.
@@ -55,6 +56,7 @@ async fn admit(call: &Invocation) -> Result<OwnedSemaphorePermit, Response<Body>
         }
         Ok(Err(_)) => {
             tracing::warn!(%request_id, %component, "request queue full; answering 503");
+            call.shared.metrics.rejected(Reject::QueueFull);
             Err(busy())
         }
     }
@@ -103,13 +105,16 @@ pub async fn invoke(call: Invocation, request: Request<WasiBody>) -> Response<Bo
     let too_large = request.body().exceeded.clone();
     let result = component.handle(&call.shared.engine, env, request).await;
     if too_large.load(Ordering::Acquire) {
+        call.shared.metrics.rejected(Reject::BodyTooLarge);
         return text(StatusCode::PAYLOAD_TOO_LARGE, "request body too large");
     }
+    let failed = |failure| component.metrics().guest_failed(failure);
     match result {
         Ok(response) => {
             response.map(|body| DeadlineBody::new(body, deadline, request_id).boxed_unsync())
         }
         Err(GuestError::Timeout) => {
+            failed(GuestFailure::Timeout);
             tracing::error!(component = %component.id, %request_id, timeout_s = limits.request_timeout.as_secs_f64(), "request deadline passed; answering 504");
             text(
                 StatusCode::GATEWAY_TIMEOUT,
@@ -117,10 +122,18 @@ pub async fn invoke(call: Invocation, request: Request<WasiBody>) -> Response<Bo
             )
         }
         Err(GuestError::Busy) => {
+            call.shared.metrics.rejected(Reject::HostBuffers);
             tracing::warn!(component = %component.id, %request_id, in_use = call.shared.buffers.in_use(), "the host buffer budget (--max-host-buffers) is spent; answering 503");
             busy()
         }
         Err(error) => {
+            failed(match &error {
+                GuestError::Instantiate(_) => GuestFailure::Instantiate,
+                GuestError::NoResponse => GuestFailure::NoResponse,
+                GuestError::ErrorCode(_) => GuestFailure::ErrorCode,
+                GuestError::Memory(_) => GuestFailure::Memory,
+                GuestError::Trap(_) | GuestError::Timeout | GuestError::Busy => GuestFailure::Trap,
+            });
             tracing::error!(component = %component.id, %request_id, error = %error, "request failed");
             empty(StatusCode::INTERNAL_SERVER_ERROR)
         }

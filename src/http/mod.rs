@@ -10,11 +10,11 @@ mod well_known;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
 
 use crate::app::{LoadedApp, Target};
 
 use crate::manifest::StaticResponse;
+use crate::metrics::Reject;
 use crate::router::WELL_KNOWN_PREFIX;
 use crate::state::Shared;
 use access_log::AccessRecord;
@@ -103,12 +103,14 @@ impl Dispatch<'_> {
     ) -> Response<Body> {
         let path = request.uri().path();
         if let Some(rest) = path.strip_prefix(WELL_KNOWN_PREFIX) {
+            record.set_route(self.shared.metrics.well_known(rest));
             return well_known::respond(rest, self.app);
         }
         let authority = match headers::authority(request.uri(), request.headers()) {
             Ok(authority) => authority,
             Err(reason) => {
                 tracing::debug!(request_id = %record.id, reason, "bad request");
+                self.shared.metrics.rejected(Reject::BadHost);
                 return text(StatusCode::BAD_REQUEST, reason);
             }
         };
@@ -118,6 +120,7 @@ impl Dispatch<'_> {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
         if declared.is_some_and(|len| len > self.shared.limits.max_body_size) {
+            self.shared.metrics.rejected(Reject::BodyTooLarge);
             return text(StatusCode::PAYLOAD_TOO_LARGE, "request body too large");
         }
         let Some(matched) = self.app.router.route(path) else {
@@ -130,7 +133,7 @@ impl Dispatch<'_> {
             return empty(StatusCode::NOT_FOUND);
         };
         let trigger = &self.app.triggers[*matched.target];
-        record.set_route(matched.route.raw(), trigger.name());
+        record.set_route(&trigger.metrics);
         match &trigger.target {
             Target::Static(response) => static_response(response),
             Target::Component(component) => {
@@ -227,9 +230,4 @@ fn full(body: impl Into<Bytes>) -> Body {
     Full::new(body.into())
         .map_err(|e| match e {})
         .boxed_unsync()
-}
-
-/// Milliseconds since `start`, for log fields.
-fn millis(start: Instant) -> f64 {
-    start.elapsed().as_secs_f64() * 1000.0
 }

@@ -62,6 +62,20 @@ GUEST=$(X journalctl -u wasi-httpd.service STREAM=stdout -o json --no-pager)
 expect "guest stdout reaches the journal with its component" "$GUEST" '"COMPONENT":"'
 expect "reload is in the journal" "$(X journalctl -u wasi-httpd.service --no-pager -o cat)" "reloaded"
 
+# The admin socket: systemd refuses to start a socket unit whose service
+# runs, and the service gets it at its next start; metrics and health
+# checks there, never on the app's socket (and app routes never there).
+X systemctl stop wasi-httpd.service
+start_socket wasi-httpd-admin.socket
+X curl -sS -m 30 -o /dev/null http://127.0.0.1/api/counted
+expect "admin socket serves readiness" "$(X curl -sS -m 10 http://127.0.0.1:9188/readyz)" "ready"
+expect "admin socket serves metrics" "$(X curl -sS -m 10 http://127.0.0.1:9188/metrics)" \
+  'wasi_httpd_requests_total{route="/api/...",component='
+expect "the app's socket does not serve metrics" \
+  "$(X curl -sS -m 10 -o /dev/null -w '%{http_code}' http://127.0.0.1/metrics)" "404"
+X systemctl stop wasi-httpd-admin.socket
+X systemctl restart wasi-httpd.service || fail "restart without the admin socket"
+
 X systemctl start wasi-httpd@shop.socket || fail "start wasi-httpd@shop.socket"
 expect "templated instance answers on its unix socket" \
   "$(X curl -sS -m 30 --unix-socket /run/wasi-httpd-shop.sock http://shop/api/x)" "hello"

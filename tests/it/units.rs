@@ -46,6 +46,7 @@ fn units_verify_clean_with_the_built_binary() {
     let units = [
         "wasi-httpd.socket",
         "wasi-httpd-https.socket",
+        "wasi-httpd-admin.socket",
         "wasi-httpd.service",
         "wasi-httpd@shop.socket",
         "wasi-httpd@shop.service",

@@ -1,11 +1,13 @@
-//! Per-request store data: the WASI and WASI-HTTP contexts a guest sees, and
-//! the outbound HTTP policy applied to its requests.
+//! Per-request store data: the WASI and WASI-HTTP contexts a guest sees,
+//! the outbound HTTP policy applied to its requests, and its limits
+//! ([`memory`]).
+
+pub mod memory;
 
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use wasmtime::component::ResourceTable;
-use wasmtime::{StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{
     Error as HttpError, RequestOptions, WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks,
@@ -15,9 +17,11 @@ use wasmtime_wasi_http::{
 use crate::executor::OutboundEnv;
 use crate::http::chain;
 use crate::kv::KvAccess;
+use crate::metrics::{ComponentMetrics, InstanceLive, OutboundResult};
 use crate::outbound_client;
 use crate::outbound_hosts::{AllowedHosts, chained_component, is_self_request};
 use crate::platform::ComponentVariables;
+use memory::GuestLimits;
 
 /// Everything one guest instance owns while it serves one request.
 pub struct HostState {
@@ -26,11 +30,13 @@ pub struct HostState {
     pub http: WasiHttpCtx,
     pub outbound: OutboundPolicy,
     /// Memory limit: growing past it traps the guest.
-    pub limits: StoreLimits,
+    pub limits: GuestLimits,
     /// The component's variables (fermyon:spin/variables, wasi:config).
     pub variables: ComponentVariables,
     /// The key-value stores the component may open.
     pub kv: KvAccess,
+    /// Counts the instance as active while it lives.
+    _live: InstanceLive,
 }
 
 impl HostState {
@@ -41,6 +47,7 @@ impl HostState {
         variables: ComponentVariables,
         kv: KvAccess,
     ) -> Self {
+        let live = outbound.metrics.instance_made();
         Self {
             table: ResourceTable::new(),
             wasi,
@@ -48,10 +55,8 @@ impl HostState {
             outbound,
             variables,
             kv,
-            limits: StoreLimitsBuilder::new()
-                .memory_size(max_memory)
-                .trap_on_grow_failure(true)
-                .build(),
+            limits: GuestLimits::new(max_memory),
+            _live: live,
         }
     }
 }
@@ -86,6 +91,8 @@ pub struct OutboundPolicy {
     pub tag: Arc<str>,
     pub allowed: Arc<AllowedHosts>,
     pub requests: Requests,
+    /// The component's counters (outbound requests, instances).
+    pub metrics: Arc<ComponentMetrics>,
 }
 
 impl OutboundPolicy {
@@ -163,6 +170,30 @@ impl WasiHttpHooks for OutboundPolicy {
         request: http::Request<WasiBody>,
         options: Option<RequestOptions>,
         _fut: Box<dyn Future<Output = Result<(), HttpError>> + Send>,
+    ) -> Box<dyn Future<Output = SendResult> + Send> {
+        let metrics = self.metrics.clone();
+        let sending = Box::into_pin(self.route(request, options));
+        Box::new(async move {
+            let result = sending.await;
+            metrics.outbound(match &result {
+                Ok(_) => OutboundResult::Allowed,
+                Err(HttpError::HttpRequestDenied | HttpError::DestinationIpProhibited) => {
+                    OutboundResult::Denied
+                }
+                Err(_) => OutboundResult::Failed,
+            });
+            result
+        })
+    }
+}
+
+impl OutboundPolicy {
+    /// Where the request goes: denied, chained or self (in process), or
+    /// out over the network.
+    fn route(
+        &mut self,
+        request: http::Request<WasiBody>,
+        options: Option<RequestOptions>,
     ) -> Box<dyn Future<Output = SendResult> + Send> {
         let url = request.uri().clone();
         let host = url.host().unwrap_or_default().to_ascii_lowercase();
