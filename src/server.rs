@@ -22,7 +22,7 @@ use crate::conn_io::{Activity, ConnIo, Stopwatch};
 use crate::http::{self, Peer};
 use crate::limits::Limits;
 use crate::listen::{Listener, Socket};
-use crate::metrics::Reject;
+use crate::metrics::{Phase, Reject};
 use crate::smuggling::{Framer, Verdict};
 use crate::state::Shared;
 
@@ -264,15 +264,14 @@ async fn serve_connection<S>(
     let addr = peer.addr;
     let metrics = shared.metrics.clone();
     let requests = activity.clone();
-    let draining = stop.clone();
     let service = service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
         let shared = shared.clone();
         let peer = peer.clone();
         let in_flight = requests.begin();
         let http1 = request.version() < hyper::Version::HTTP_2;
         let ambiguous = http1 && verdict.next_request_is_ambiguous();
-        let draining = draining.clone();
         async move {
+            let metrics = shared.metrics.clone();
             let mut response = if ambiguous {
                 shared.metrics.rejected(Reject::AmbiguousFraming);
                 http::reject_ambiguous_framing(&peer)
@@ -280,8 +279,10 @@ async fn serve_connection<S>(
                 http::handle(shared, request, &peer).await
             };
             // A response sent while draining tells the client the
-            // connection ends with it (hyper then closes after it).
-            if http1 && *draining.borrow() {
+            // connection ends with it (hyper then closes after it). The
+            // phase turns to draining before STOPPING=1 is sent, so every
+            // response after it says so.
+            if http1 && metrics.phase() == Phase::Draining {
                 response.headers_mut().insert(
                     ::http::header::CONNECTION,
                     ::http::HeaderValue::from_static("close"),
