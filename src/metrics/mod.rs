@@ -51,7 +51,8 @@ pub enum Reject {
 }
 
 impl Reject {
-    const ALL: [Reject; 7] = [
+    /// Every reason, in declaration order (`reason as usize` indexes it).
+    pub(super) const ALL: [Reject; 7] = [
         Reject::QueueFull,
         Reject::HostBuffers,
         Reject::BodyTooLarge,
@@ -187,8 +188,7 @@ impl Metrics {
     }
 
     pub fn rejected(&self, why: Reject) {
-        let index = Reject::ALL.iter().position(|r| *r == why).unwrap_or(0);
-        self.rejected[index].fetch_add(1, Ordering::Relaxed);
+        self.rejected[why as usize].fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn tls_handshake_failed(&self) {

@@ -126,6 +126,7 @@ pub enum GuestFailure {
 }
 
 impl GuestFailure {
+    /// Every kind, in declaration order (`kind as usize` indexes it).
     pub(super) const ALL: [GuestFailure; 6] = [
         GuestFailure::Trap,
         GuestFailure::Memory,
@@ -159,6 +160,7 @@ pub enum OutboundResult {
 }
 
 impl OutboundResult {
+    /// Every result, in declaration order (`result as usize` indexes it).
     pub(super) const ALL: [OutboundResult; 3] = [
         OutboundResult::Allowed,
         OutboundResult::Denied,
@@ -198,13 +200,11 @@ impl ComponentMetrics {
     }
 
     pub fn guest_failed(&self, failure: GuestFailure) {
-        let index = GuestFailure::ALL.iter().position(|f| *f == failure);
-        self.guest_errors[index.unwrap_or(0)].fetch_add(1, Ordering::Relaxed);
+        self.guest_errors[failure as usize].fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn outbound(&self, result: OutboundResult) {
-        let index = OutboundResult::ALL.iter().position(|r| *r == result);
-        self.outbound[index.unwrap_or(0)].fetch_add(1, Ordering::Relaxed);
+        self.outbound[result as usize].fetch_add(1, Ordering::Relaxed);
     }
 
     /// An instance was made; it counts as active until the guard drops.
@@ -249,5 +249,23 @@ pub struct InstanceLive(Arc<AtomicI64>);
 impl Drop for InstanceLive {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_label_tables_are_in_declaration_order() {
+        for (i, kind) in GuestFailure::ALL.iter().enumerate() {
+            assert_eq!(*kind as usize, i);
+        }
+        for (i, result) in OutboundResult::ALL.iter().enumerate() {
+            assert_eq!(*result as usize, i);
+        }
+        for (i, reason) in crate::metrics::Reject::ALL.iter().enumerate() {
+            assert_eq!(*reason as usize, i);
+        }
     }
 }
