@@ -1,5 +1,6 @@
-//! The baseline server: a minimal hyper HTTP/1.1 server in the bench
-//! process that answers every request with `200 OK` and `hello\n`.
+//! The baseline server: a minimal hyper HTTP/1.1 server that answers every
+//! request with `200 OK` and `hello\n`, run as a process of its own (the
+//! bench binary started with `--baseline-server ADDR`).
 //!
 //! It has nothing of the daemon's request path (no routing, limits, access
 //! log, Wasm, nor hyper-util's HTTP/1-or-2 detection), so it shows what the
@@ -20,27 +21,16 @@ use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
-use tokio::runtime::Runtime;
 
-/// A running baseline server; stops when dropped (outside any runtime).
-pub struct Baseline {
-    pub addr: SocketAddr,
-    _runtime: Runtime,
-}
-
-/// Binds 127.0.0.1 on a free port and starts serving.
-pub fn start() -> std::io::Result<Baseline> {
+/// Serves on `addr` until the process is stopped.
+pub fn serve(addr: SocketAddr) -> std::io::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("baseline")
         .build()?;
-    let listener = runtime.block_on(TcpListener::bind("127.0.0.1:0"))?;
-    let addr = listener.local_addr()?;
-    runtime.spawn(accept_loop(listener));
-    Ok(Baseline {
-        addr,
-        _runtime: runtime,
-    })
+    let listener = runtime.block_on(TcpListener::bind(addr))?;
+    runtime.block_on(accept_loop(listener));
+    Ok(())
 }
 
 async fn accept_loop(listener: TcpListener) {
