@@ -186,7 +186,7 @@ fn load_table(
     let cache = tempfile::tempdir().expect("a cache directory");
     let admin = server::free_addr();
     let addr = server::free_addr();
-    let mut command = server::wasi_httpd(app, addr, cache.path());
+    let mut command = server::wasi_httpd(app, Some(addr), cache.path());
     command.arg("--admin-listen").arg(admin.to_string());
     let mut daemon = Server::spawn("wasi-httpd", command, addr);
     daemon.wait_ready("/hello", HELLO);
@@ -315,16 +315,8 @@ fn startup_table(
     wasmtime: Option<&(std::path::PathBuf, String)>,
     runs: usize,
 ) -> Vec<(String, Starts)> {
-    let spawned = |addr: SocketAddr, cache: &Path| server::wasi_httpd(app, addr, cache);
-    let activated = |cache: &Path| {
-        let mut command = std::process::Command::new(server::BIN);
-        command
-            .arg("serve")
-            .arg(app)
-            .args(["--log-target", "stderr", "--cache-dir"])
-            .arg(cache);
-        command
-    };
+    let spawned = |addr: SocketAddr, cache: &Path| server::wasi_httpd(app, Some(addr), cache);
+    let activated = |cache: &Path| server::wasi_httpd(app, None, cache);
     let peer = wasmtime.map(|(path, _)| {
         move |addr: SocketAddr, cache: &Path| server::wasmtime_serve(path, hello, addr, cache)
     });

@@ -4,7 +4,7 @@
 //! port chosen here, waited for by polling until the first `200` answer,
 //! stopped with SIGTERM (SIGKILL after 10 s, or when dropped).
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::driver::Target;
+use crate::support::{Connection, Response};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_wasi-httpd");
 /// How long a server may take to answer its first request (a cold start
@@ -109,15 +110,16 @@ impl Drop for Server {
     }
 }
 
-/// `wasi-httpd serve APP` on `addr`, its compile cache in `cache`, with the
-/// settings it ships with (access log at `info`) but the log on stderr.
-pub fn wasi_httpd(app: &Path, addr: SocketAddr, cache: &Path) -> Command {
+/// `wasi-httpd serve APP` on `listen` (without, on the sockets it
+/// inherits), its compile cache in `cache`, with the settings it ships with
+/// (access log at `info`) but the log on stderr.
+pub fn wasi_httpd(app: &Path, listen: Option<SocketAddr>, cache: &Path) -> Command {
     let mut command = Command::new(BIN);
+    command.arg("serve").arg(app);
+    if let Some(addr) = listen {
+        command.arg("--listen").arg(addr.to_string());
+    }
     command
-        .arg("serve")
-        .arg(app)
-        .arg("--listen")
-        .arg(addr.to_string())
         .args(["--log-target", "stderr", "--cache-dir"])
         .arg(cache);
     command
@@ -191,11 +193,14 @@ pub fn first_response(
 ) -> Result<(), String> {
     loop {
         match get(addr, path) {
-            Ok(response) if is_ok_with(&response, body) => return Ok(()),
+            Ok(response) if response.status == 200 && response.body == body.as_bytes() => {
+                return Ok(());
+            }
             Ok(response) => {
                 return Err(format!(
-                    "GET {path} answered {:?}",
-                    String::from_utf8_lossy(&response)
+                    "GET {path} answered {} {:?}",
+                    response.status,
+                    response.text()
                 ));
             }
             Err(_) if Instant::now() < deadline => {}
@@ -208,24 +213,15 @@ pub fn first_response(
     }
 }
 
-/// `GET path` with `Connection: close` on a new connection: the whole
-/// response as received.
-pub fn get(addr: SocketAddr, path: &str) -> std::io::Result<Vec<u8>> {
-    let mut stream = TcpStream::connect(addr)?;
+/// `GET path` on a new connection, or why it could not connect; the
+/// response is read by the tests' client.
+pub fn get(addr: SocketAddr, path: &str) -> std::io::Result<Response> {
+    let stream = TcpStream::connect(addr)?;
     stream.set_nodelay(true)?;
     stream.set_read_timeout(Some(START_TIMEOUT))?;
-    write!(
-        stream,
+    Ok(Connection::from_stream(stream).send(&format!(
         "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )?;
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response)?;
-    Ok(response)
-}
-
-fn is_ok_with(response: &[u8], body: &str) -> bool {
-    let text = String::from_utf8_lossy(response);
-    text.starts_with("HTTP/1.1 200 ") && text.ends_with(body)
+    )))
 }
 
 /// Drains `stream` on a thread into `tail`, keeping its last [`LOG_TAIL`]

@@ -56,22 +56,22 @@ impl Starts {
 /// new empty cache directory each time (cold), or with one directory that
 /// an unmeasured first start filled (warm).
 pub fn measure(launch: &Launch, cache: Cache, runs: usize, path: &str, body: &str) -> Starts {
-    let warm = tempfile::tempdir().expect("a cache directory");
-    if cache == Cache::Warm {
-        start_once(launch, warm.path(), path, body, false);
-    }
+    let warm = (cache == Cache::Warm).then(|| {
+        let dir = tempfile::tempdir().expect("a cache directory");
+        start_once(launch, dir.path(), path, body, false);
+        dir
+    });
     let mut times = Vec::new();
     let mut idle_rss = None;
     for run in 0..runs {
-        let cold = tempfile::tempdir().expect("a cache directory");
-        let dir = match cache {
-            Cache::Cold => cold.path(),
-            Cache::Warm => warm.path(),
-        };
+        let cold = warm
+            .is_none()
+            .then(|| tempfile::tempdir().expect("a cache directory"));
+        let dir = warm.as_ref().or(cold.as_ref()).expect("a cache directory");
         let last = run + 1 == runs;
-        let (time, rss) = start_once(launch, dir, path, body, last);
+        let (time, rss) = start_once(launch, dir.path(), path, body, last);
         times.push(time);
-        idle_rss = rss.or(idle_rss);
+        idle_rss = rss;
     }
     times.sort_unstable();
     Starts { times, idle_rss }
@@ -86,7 +86,6 @@ fn start_once(
     body: &str,
     settle: bool,
 ) -> (Duration, Option<u64>) {
-    let deadline = Instant::now() + server::START_TIMEOUT;
     let (elapsed, server) = match launch {
         Launch::Spawned(command) => {
             let addr = server::free_addr();
@@ -95,7 +94,7 @@ fn start_once(
             server.wait_ready(path, body);
             (started.elapsed(), server)
         }
-        Launch::Activated(command) => activated(command(cache), path, body, deadline),
+        Launch::Activated(command) => activated(command(cache), path, body),
     };
     let rss = settle.then(|| {
         std::thread::sleep(SETTLE);
@@ -107,7 +106,8 @@ fn start_once(
 
 /// `systemd-socket-activate -l ADDR COMMAND`: waits until it listens, then
 /// times one request from the connect on.
-fn activated(command: Command, path: &str, body: &str, deadline: Instant) -> (Duration, Server) {
+fn activated(command: Command, path: &str, body: &str) -> (Duration, Server) {
+    let deadline = Instant::now() + server::START_TIMEOUT;
     let addr = server::free_addr();
     let mut activator = Command::new("systemd-socket-activate");
     activator.arg("-l").arg(addr.to_string());
@@ -136,9 +136,10 @@ fn activated(command: Command, path: &str, body: &str, deadline: Instant) -> (Du
     let response = server::get(addr, path).expect("a response to the first connection");
     let elapsed = started.elapsed();
     assert!(
-        String::from_utf8_lossy(&response).ends_with(body),
-        "the socket-activated server answered {:?}; its log:\n{}",
-        String::from_utf8_lossy(&response),
+        response.status == 200 && response.body == body.as_bytes(),
+        "the socket-activated server answered {} {:?}; its log:\n{}",
+        response.status,
+        response.text(),
         server.log_tail(20)
     );
     (elapsed, server)
