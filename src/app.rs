@@ -13,6 +13,7 @@ use wasmtime::Engine;
 use wasmtime::component::{Component, Linker};
 
 use crate::compile_cache::{CompileCache, Outcome};
+use crate::compose::inputs::Inputs;
 use crate::executor::{ComponentSetup, LoadedComponent, ReuseLimits};
 use crate::host::HostState;
 use crate::kv::{KvAccess, KvDb};
@@ -75,6 +76,10 @@ pub struct LoadOptions {
     pub compile_cache: Option<CompileCache>,
 }
 
+/// A trigger's component key (id, WAGI argv, middleware) → the
+/// fingerprint of the files it was compiled from, and the compiled component.
+type ReloadCache = HashMap<String, ([u8; 32], Component)>;
+
 /// Loads app generations from one manifest, keeping compiled components
 /// between loads so that a reload compiles only new or changed ones.
 pub struct Loader {
@@ -89,8 +94,8 @@ pub struct Loader {
     options: LoadOptions,
     /// The key-value database, opened by the first load that needs it.
     kv: std::sync::OnceLock<Arc<KvDb>>,
-    /// Source path → (its bytes when compiled, the compiled component).
-    cache: Mutex<HashMap<PathBuf, (Vec<u8>, Component)>>,
+    /// Compiled components of the last load.
+    cache: Mutex<ReloadCache>,
     /// Where routes and components get their counters.
     metrics: Arc<Metrics>,
 }
@@ -196,16 +201,22 @@ impl Loader {
                     };
                     // One component may serve an HTTP trigger and WAGI ones
                     // with different argv.
-                    let key = match wagi {
+                    let mut key = match wagi {
                         Some(wagi) => format!("{id}#wagi#{}", wagi.argv),
                         None => id.clone(),
                     };
+                    // And with different middleware.
+                    for layer in &trigger.middleware {
+                        key.push_str(&format!("#mw#{}", layer.source.display()));
+                    }
                     let component = match compiled.get(&key) {
                         Some(component) => component.clone(),
                         None => {
                             let component = Arc::new(
                                 self.load_component(
                                     spec,
+                                    (&trigger.id, &trigger.middleware),
+                                    &key,
                                     wagi,
                                     &variables,
                                     &app.base_dir,
@@ -262,23 +273,26 @@ impl Loader {
         Ok(self.kv.get_or_init(|| db).clone())
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn load_component(
         &self,
         spec: &manifest::Component,
+        (trigger_id, middleware): (&str, &[manifest::Dependency]),
+        cache_key: &str,
         wagi: Option<&manifest::WagiExecutor>,
         variables: &Resolved,
         base_dir: &Path,
         staging: &Path,
-        fresh_cache: &mut HashMap<PathBuf, (Vec<u8>, Component)>,
+        fresh_cache: &mut ReloadCache,
     ) -> Result<LoadedComponent> {
         let key = format!("component.{}.source", spec.id);
-        let bytes = std::fs::read(&spec.source)
-            .with_context(|| format!("`{key}`: cannot read {}", spec.source.display()))?;
+        let inputs = Inputs::read(spec, trigger_id, middleware)?;
+        let fingerprint = inputs.fingerprint();
         let started = std::time::Instant::now();
         let cached = self.cache.lock().ok().and_then(|cache| {
             cache
-                .get(&spec.source)
-                .filter(|(b, _)| *b == bytes)
+                .get(cache_key)
+                .filter(|(f, _)| *f == fingerprint)
                 .map(|(_, c)| c.clone())
         });
         let mut origin = "reused";
@@ -286,10 +300,19 @@ impl Loader {
             Some(component) => component,
             None => {
                 let source = spec.source.display();
-                let binary = crate::componentize::componentize_if_module(&bytes)
+                let mut binary = crate::componentize::componentize_if_module(&inputs.source)
                     .with_context(|| format!("`{key}`: {source}"))?;
                 if let Cow::Owned(_) = binary {
                     tracing::info!(component = %spec.id, "made the core WebAssembly module a component with the WASI preview 1 adapter");
+                }
+                if inputs.is_composed() {
+                    binary = Cow::Owned(inputs.compose(&spec.id, &binary)?);
+                    tracing::info!(
+                        component = %spec.id,
+                        dependencies = spec.dependencies.len(),
+                        middleware = middleware.len(),
+                        "composed the component with its dependencies and middleware"
+                    );
                 }
                 let binary = p3_candidate::as_release(&binary)
                     .with_context(|| format!("`{key}`: {source}"))?;
@@ -393,7 +416,7 @@ impl Loader {
             duration_ms = started.elapsed().as_millis() as u64,
             "component ready"
         );
-        fresh_cache.insert(spec.source.clone(), (bytes, component));
+        fresh_cache.insert(cache_key.to_owned(), (fingerprint, component));
         Ok(loaded)
     }
 }

@@ -23,7 +23,8 @@
 //!
 //! Loading: [`manifest`] parses and validates spin.toml, [`app`] compiles it
 //! into a servable generation (core modules made components by
-//! [`componentize`], compiled code kept on disk by [`compile_cache`], files laid out by [`mounts`]) against the [`engine`], resolving [`variables`] and each component's
+//! [`componentize`], dependencies and middleware composed in by [`compose`],
+//! compiled code kept on disk by [`compile_cache`], files laid out by [`mounts`]) against the [`engine`], resolving [`variables`] and each component's
 //! [`outbound_hosts`] (outgoing requests go through [`outbound_client`];
 //! relative URLs become self requests in [`relative_urls`]). [`cli`] declares the command line, [`logging`] sets up
 //! journald or stderr logs, [`route_table`] prints the start-up table, [`app_build`] runs the
@@ -35,6 +36,7 @@ pub mod app_build;
 pub mod cli;
 pub mod compile_cache;
 pub mod componentize;
+pub mod compose;
 pub mod conn_io;
 pub mod daemon;
 pub mod engine;

@@ -11,6 +11,8 @@ mod support;
 mod check;
 #[path = "it/compile_cache.rs"]
 mod compile_cache;
+#[path = "it/compose.rs"]
+mod compose;
 #[path = "it/edge.rs"]
 mod edge;
 #[path = "it/guests.rs"]

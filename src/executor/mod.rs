@@ -447,14 +447,7 @@ fn link(
     };
     let linked = match unprovided::stubbed_linker(engine, component, define_host) {
         Ok((stubbed, unprovided)) => {
-            if !unprovided.is_empty() {
-                tracing::warn!(
-                    component = %id,
-                    interfaces = %unprovided.join(", "),
-                    "the component imports interfaces Spin provides and wasi-httpd \
-                     does not; it is served, and requests that call them get 500"
-                );
-            }
+            unprovided::report(id, unprovided);
             stubbed
                 .instantiate_pre(component)
                 .map_err(anyhow::Error::from)

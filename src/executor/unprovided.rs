@@ -4,7 +4,9 @@
 //! (sockets). A component importing one still loads, as under Spin, and a
 //! call to it traps with an error naming the interface and function, so
 //! only the requests that use it fail. An import from any other package
-//! stays a load error.
+//! stays a load error. The imports a composed dependency does not inherit
+//! (`denied-<interface>`) are linked the same way, with a message that says
+//! how to grant them.
 
 use std::sync::Arc;
 
@@ -13,6 +15,7 @@ use wasmtime::Engine;
 use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{Component, Linker, LinkerInstance, ResourceType};
 
+use crate::compose::deny;
 use crate::host::HostState;
 
 /// The packages whose interfaces Spin serves: only these are stubbed.
@@ -24,11 +27,13 @@ struct Unprovided;
 /// The WASI release candidates [`crate::wasi_rc`] serves.
 const WASI_CANDIDATES: &[&str] = &["@0.2.0-rc-2023-10-18", "@0.2.0-rc-2023-11-10"];
 
-/// Whether an import may be stubbed: Spin's packages, and WASI interfaces
-/// of the release candidates wasi-httpd serves.
+/// Whether an import may be stubbed: Spin's packages, WASI interfaces of
+/// the release candidates wasi-httpd serves, and the imports a composed
+/// dependency was denied ([`crate::compose::deny`]).
 fn stubbable(name: &str) -> bool {
     SPIN_PACKAGES.iter().any(|p| name.starts_with(p))
         || (name.starts_with("wasi:") && WASI_CANDIDATES.iter().any(|v| name.ends_with(v)))
+        || deny::trap_message(name, "").is_some()
 }
 
 /// A component's instance imports, by name, with their exports.
@@ -104,6 +109,29 @@ pub fn stubbed_linker(
     Ok((linker, unprovided.into_iter().map(str::to_owned).collect()))
 }
 
+/// Logs what [`stubbed_linker`] stubbed for the component `id`.
+pub fn report(id: &str, stubbed: Vec<String>) {
+    let (denied, unprovided): (Vec<String>, Vec<String>) = stubbed
+        .into_iter()
+        .partition(|name| name.starts_with(deny::DENIED));
+    if !unprovided.is_empty() {
+        tracing::warn!(
+            component = %id,
+            interfaces = %unprovided.join(", "),
+            "the component imports interfaces Spin provides and wasi-httpd \
+             does not; it is served, and requests that call them get 500"
+        );
+    }
+    if !denied.is_empty() {
+        tracing::info!(
+            component = %id,
+            interfaces = %denied.join(", "),
+            "its dependencies or middleware import interfaces of configuration \
+             they do not inherit; calls to them trap"
+        );
+    }
+}
+
 fn stub(
     instance: &mut LinkerInstance<'_, HostState>,
     interface: &Arc<str>,
@@ -115,11 +143,12 @@ fn stub(
         ComponentItem::ComponentFunc(func) => {
             let interface = interface.clone();
             let function: Arc<str> = name.into();
-            let error = move || {
-                wasmtime::format_err!(
+            let error = move || match deny::trap_message(&interface, &function) {
+                Some(denied) => wasmtime::format_err!("{denied}"),
+                None => wasmtime::format_err!(
                     "the component called `{function}` of `{interface}`, which wasi-httpd does \
                      not provide (Spin does); serve this app with Spin, or avoid that interface"
-                )
+                ),
             };
             if func.async_() {
                 instance.func_new_concurrent(name, move |_, _, _, _| {

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use toml::de::DeValue;
 
+use super::dependencies;
 use super::doc::{Doc, Tbl, type_err};
 use super::files;
 use super::ids::{VARIABLE_HINT, check_label, check_variable_name, template_refs};
@@ -165,6 +166,11 @@ pub(super) fn parse(
 
     ignored_keys(ctx, t)?;
     let files = files::resolve(ctx, t, warnings)?;
+    let inherit_all = t.opt_bool(
+        "dependencies_inherit_configuration",
+        "dependencies_inherit_configuration = false",
+    )?;
+    let dependencies = dependencies::of_component(ctx, t, inherit_all)?;
 
     Ok(Component {
         id: id.to_owned(),
@@ -177,6 +183,7 @@ pub(super) fn parse(
         key_value_stores,
         sqlite_databases,
         ai_models,
+        dependencies,
     })
 }
 
@@ -217,11 +224,23 @@ fn source(ctx: &Ctx<'_>, t: &Tbl<'_>) -> Result<PathBuf> {
             ));
         }
     };
+    wasm_file(ctx, &path, rel, &val.span())
+}
+
+/// A `.wasm` file named at `path` (`rel`, relative to the manifest's
+/// directory), which must exist.
+pub(super) fn wasm_file(
+    ctx: &Ctx<'_>,
+    path: &str,
+    rel: &str,
+    span: &Range<usize>,
+) -> Result<PathBuf> {
     if rel.is_empty() {
         return Err(ctx.doc.err(
-            Some(&val.span()),
+            Some(span),
             format!(
-                "`{path}` is empty; set it to the component's .wasm file, for example: {EXAMPLE}"
+                "`{path}` is empty; set it to a .wasm file, for example: \
+                 \"target/wasm32-wasip2/release/app.wasm\""
             ),
         ));
     }
@@ -233,7 +252,7 @@ fn source(ctx: &Ctx<'_>, t: &Tbl<'_>) -> Result<PathBuf> {
             "does not exist"
         };
         return Err(ctx.doc.err(
-            Some(&val.span()),
+            Some(span),
             format!(
                 "`{path}`: the Wasm file {} {what} (relative paths are resolved against {}); \
                  build the component first (e.g. `spin build`) or fix the path",
@@ -265,13 +284,8 @@ fn labels(ctx: &Ctx<'_>, t: &Tbl<'_>, key: &str, example: &str) -> Result<Vec<St
 }
 
 /// Keys Spin accepts that do not affect serving: checked for shape, then ignored.
-/// `dependencies` must be empty: composing dependencies is not supported.
 fn ignored_keys(ctx: &Ctx<'_>, t: &Tbl<'_>) -> Result<()> {
     t.opt_array("targets", "targets = [\"spin-up:3.2\"]")?;
-    t.opt_bool(
-        "dependencies_inherit_configuration",
-        "dependencies_inherit_configuration = false",
-    )?;
     if let Some(build) =
         t.opt_table("build", "[component.<id>.build]\ncommand = \"cargo build\"")?
     {
@@ -300,19 +314,6 @@ fn ignored_keys(ctx: &Ctx<'_>, t: &Tbl<'_>) -> Result<()> {
             )?;
             p.check_keys(&["source", "environment", "dependencies", "build"])?;
         }
-    }
-    if let Some(deps) = t.opt_table("dependencies", "dependencies = {}")?
-        && let Some(first) = deps.entries().first()
-    {
-        return Err(ctx.doc.err(
-            Some(&first.key_span),
-            format!(
-                "`{}`: component dependencies are not supported by wasi-httpd yet; compose \
-                 them ahead of time (e.g. `spin build` with a composition step, or \
-                 `wac plug`), point `source` at the composed .wasm and remove `dependencies`",
-                t.child("dependencies")
-            ),
-        ));
     }
     Ok(())
 }

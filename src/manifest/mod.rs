@@ -12,6 +12,7 @@
 //! to fix it. Any error fails the whole load; there is no partial result.
 
 mod component;
+mod dependencies;
 mod doc;
 mod files;
 mod ids;
@@ -70,6 +71,8 @@ pub struct HttpTrigger {
     pub route: RouteSpec,
     pub handler: Handler,
     pub executor: Option<Executor>,
+    /// `dependencies.middleware`, outermost first (each has no `name`).
+    pub middleware: Vec<Dependency>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -142,7 +145,30 @@ pub struct Component {
     pub sqlite_databases: Vec<String>,
     /// `ai_models` labels (accepted as in Spin; serving them is up to the runtime).
     pub ai_models: Vec<String>,
+    /// `[component.<id>.dependencies]`, in manifest order.
+    pub dependencies: Vec<Dependency>,
 }
+
+/// A component composed with another at load: a component dependency or
+/// an HTTP trigger's middleware.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Dependency {
+    /// The dependency name (the key under `dependencies`); `None` for
+    /// middleware.
+    pub name: Option<String>,
+    /// Absolute path of the `.wasm` file (for `{ component = ... }`, that
+    /// component's source).
+    pub source: PathBuf,
+    /// The app component it names (`{ component = ... }`), if any.
+    pub component: Option<String>,
+    /// The export that satisfies the import; default: the import's name.
+    pub export: Option<String>,
+    pub inherit: Inherit,
+}
+
+/// What of its component's configuration a dependency may use
+/// (`inherit_configuration`).
+pub use crate::compose::deny::Inherit;
 
 /// A host path made visible to the guest. Guest paths are absolute and `/`-separated.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -295,7 +321,9 @@ fn parse(manifest_path: &Path, src: &str) -> Result<App> {
             components.insert(e.key.to_owned(), parsed);
         }
     }
-    let triggers = trigger::parse_all(&root, &ctx, &mut components, &mut warnings)?;
+    let mut triggers = trigger::parse_all(&root, &ctx, &mut components, &mut warnings)?;
+    dependencies::resolve(&mut components, &mut triggers)
+        .map_err(|e| anyhow!("{}: {e}", manifest_path.display()))?;
 
     Ok(App {
         manifest_path: manifest_path.to_path_buf(),

@@ -10,7 +10,9 @@ use toml::de::DeValue;
 use super::component::{self, Ctx};
 use super::doc::{Tbl, type_err};
 use super::ids::{KEBAB_HINT, check_kebab};
-use super::{Component, Executor, Handler, HttpTrigger, RouteSpec, StaticResponse, WagiExecutor};
+use super::{
+    Component, Dependency, Executor, Handler, HttpTrigger, RouteSpec, StaticResponse, WagiExecutor,
+};
 
 const TRIGGER_EXAMPLE: &str = "[[trigger.http]]\nroute = \"/...\"\ncomponent = \"my-component\"";
 const ROUTE_EXAMPLE: &str = "route = \"/api/...\" (or route = { private = true })";
@@ -28,6 +30,7 @@ struct Raw<'a> {
     route: RouteSpec,
     target: Target<'a>,
     executor: Option<Executor>,
+    middleware: Vec<Dependency>,
 }
 
 /// Parses every trigger, adding inline components to `components`.
@@ -79,7 +82,7 @@ pub(super) fn parse_all(
     let mut raws = Vec::new();
     for (i, item) in items.iter().enumerate() {
         let tbl = Tbl::of(ctx.doc, format!("{path}[{i}]"), item, TRIGGER_EXAMPLE)?;
-        raws.push(parse_one(tbl)?);
+        raws.push(parse_one(ctx, tbl)?);
     }
 
     // Explicit ids must be unique (handlers are looked up by trigger id).
@@ -182,11 +185,12 @@ pub(super) fn parse_all(
             route: raw.route,
             handler,
             executor: raw.executor,
+            middleware: raw.middleware,
         })
         .collect())
 }
 
-fn parse_one(tbl: Tbl<'_>) -> Result<Raw<'_>> {
+fn parse_one<'a>(ctx: &Ctx<'_>, tbl: Tbl<'a>) -> Result<Raw<'a>> {
     tbl.check_keys(&[
         "id",
         "route",
@@ -196,18 +200,16 @@ fn parse_one(tbl: Tbl<'_>) -> Result<Raw<'_>> {
         "components",
         "dependencies",
     ])?;
-    for key in ["components", "dependencies"] {
-        if let Some(t) = tbl.opt_table(key, &format!("{key} = {{}}"))?
-            && !t.entries().is_empty()
-        {
-            return Err(tbl.err(
-                key,
-                format!(
-                    "`{}` is not supported for HTTP triggers; remove it and use `component`",
-                    tbl.child(key)
-                ),
-            ));
-        }
+    if let Some(t) = tbl.opt_table("components", "components = {}")?
+        && !t.entries().is_empty()
+    {
+        return Err(tbl.err(
+            "components",
+            format!(
+                "`{}` is not supported for HTTP triggers; remove it and use `component`",
+                tbl.child("components")
+            ),
+        ));
     }
     let id = tbl
         .opt_str("id", "id = \"my-trigger\"")?
@@ -265,12 +267,14 @@ fn parse_one(tbl: Tbl<'_>) -> Result<Raw<'_>> {
             )));
         }
     };
+    let middleware = super::dependencies::middleware(ctx, &tbl)?;
     Ok(Raw {
         tbl,
         id,
         route,
         target,
         executor,
+        middleware,
     })
 }
 

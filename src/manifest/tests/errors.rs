@@ -454,8 +454,8 @@ fn component_ids_labels_and_dependencies_are_validated() {
         &e,
         &[
             "line 10",
-            "`component.b.dependencies`: component dependencies are not supported",
-            "remove `dependencies`",
+            "`component.b.dependencies.\"x:y/z\"` is a registry version",
+            "does not download components",
         ],
     );
     let e = t.err(&with_a(&format!(

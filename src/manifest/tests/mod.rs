@@ -1,5 +1,6 @@
 //! Tests for manifest loading: each writes a small app into a fresh temp directory.
 
+mod dependencies;
 mod errors;
 mod files;
 mod valid;

@@ -112,6 +112,7 @@ fn full_manifest_parses_into_the_model() {
             route: RouteSpec::Path("/api/...".into()),
             handler: Handler::Component("api".into()),
             executor: Some(Executor::Spin),
+            middleware: vec![],
         },
         HttpTrigger {
             id: "legacy".into(),
@@ -121,12 +122,14 @@ fn full_manifest_parses_into_the_model() {
                 argv: "${SCRIPT_NAME} -v".into(),
                 entrypoint: "_start".into(),
             })),
+            middleware: vec![],
         },
         HttpTrigger {
             id: "http-trigger1".into(),
             route: RouteSpec::Private,
             handler: Handler::Component("api".into()),
             executor: Some(Executor::Http),
+            middleware: vec![],
         },
         HttpTrigger {
             id: "http-trigger2".into(),
@@ -140,6 +143,7 @@ fn full_manifest_parses_into_the_model() {
                 body: Some("short and stout".into()),
             }),
             executor: None,
+            middleware: vec![],
         },
     ];
     assert_eq!(app.triggers, expected_triggers);
@@ -165,6 +169,7 @@ fn full_manifest_parses_into_the_model() {
         key_value_stores: vec!["default".into(), "my-store".into()],
         sqlite_databases: vec!["default".into(), "analytics_db".into()],
         ai_models: vec![],
+        dependencies: vec![],
     };
     assert_eq!(app.components["api"], api);
     assert_eq!(app.components["cgi"].source, t.path("cgi.wasm"));
@@ -280,6 +285,7 @@ fn private_route_and_static_response_defaults() {
                 body: None,
             }),
             executor: None,
+            middleware: vec![],
         }]
     );
     assert!(app.components.is_empty());
