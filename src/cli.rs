@@ -181,8 +181,8 @@ pub struct ServeArgs {
 /// K, M, G); durations s, ms, us, ns (a bare number is seconds).
 #[derive(Debug, Clone, Args)]
 pub struct LimitArgs {
-    /// Largest request head (request line and headers); larger → 431.
-    #[arg(long, value_name = "SIZE", default_value = "64KiB", value_parser = parse_size, env = "WASI_HTTPD_MAX_HEADER_SIZE")]
+    /// Largest request head (request line and headers), at least 8KiB; larger → 431.
+    #[arg(long, value_name = "SIZE", default_value = "64KiB", value_parser = parse_header_size, env = "WASI_HTTPD_MAX_HEADER_SIZE")]
     pub max_header_size: u64,
 
     /// Largest request body, checked on Content-Length and while streaming; larger → 413.
@@ -386,6 +386,22 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
     value
         .checked_mul(1 << shift)
         .ok_or_else(|| format!("{text:?} is too large"))
+}
+
+/// The smallest `--max-header-size`: hyper's HTTP/1.1 read buffer cannot
+/// be smaller, so a lower limit could not be enforced.
+pub const MIN_HEADER_SIZE: u64 = 8 << 10;
+
+/// `--max-header-size`: a size of at least [`MIN_HEADER_SIZE`].
+fn parse_header_size(text: &str) -> Result<u64, String> {
+    let size = parse_size(text)?;
+    if size < MIN_HEADER_SIZE {
+        return Err(format!(
+            "{text:?} is too small: the request head limit must be at least 8KiB, the \
+             smallest HTTP/1.1 read buffer of the HTTP stack; use 8KiB or more"
+        ));
+    }
+    Ok(size)
 }
 
 /// The defaults of a flag group, as the command line gives them.

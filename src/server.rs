@@ -120,8 +120,9 @@ fn http_builder(limits: &Limits) -> auto::Builder<TokioExecutor> {
         // would also run while a keep-alive connection waits between
         // requests.
         .header_read_timeout(None)
-        // hyper answers 431 when the request head outgrows its buffer.
-        .max_buf_size(hyper_read_buffer(limits))
+        // hyper answers 431 when the request head outgrows its buffer
+        // (the command line keeps the limit at hyper's 8 KiB minimum or more).
+        .max_buf_size(limits.max_header_size)
         .keep_alive(true);
     builder
         .http2()
@@ -133,11 +134,6 @@ fn http_builder(limits: &Limits) -> auto::Builder<TokioExecutor> {
         .keep_alive_interval(limits.idle_timeout / 2)
         .keep_alive_timeout(limits.header_read_timeout);
     builder
-}
-
-/// hyper's HTTP/1 read buffer: the longest request head it takes.
-fn hyper_read_buffer(limits: &Limits) -> usize {
-    limits.max_header_size.max(8192)
 }
 
 struct AcceptContext {
@@ -254,7 +250,7 @@ async fn serve_connection<S>(
     let framer = Framer::new(
         verdict.clone(),
         head_timer.clone(),
-        hyper_read_buffer(&shared.limits),
+        shared.limits.max_header_size,
     );
     let io = ConnIo::new(stream, framer, write_stall.clone());
     let (idle_timeout, header_read_timeout) = (

@@ -119,6 +119,19 @@ fn request_head_over_the_limit_is_431() {
     assert_eq!(daemon.get("/ok").status, 200);
 }
 
+#[test]
+fn a_header_limit_below_what_http1_can_enforce_is_refused() {
+    // hyper's HTTP/1.1 read buffer cannot be smaller than 8 KiB, so a
+    // smaller limit would silently act as 8 KiB.
+    let out = crate::support::run(&["serve", "--max-header-size", "1KiB", "."]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--max-header-size") && err.contains("at least 8KiB"),
+        "{err}"
+    );
+}
+
 /// Reads until EOF or error; returns what came and whether the peer closed.
 fn read_until_closed(stream: &mut TcpStream, within: Duration) -> (Vec<u8>, bool) {
     stream.set_read_timeout(Some(within)).unwrap();
