@@ -64,7 +64,7 @@ pub(super) fn check_label(label: &str) -> Result<(), String> {
 
 /// An application or component variable name: Spin's `LowerSnakeId` plus the
 /// runtime's `Key` rule, i.e. `^[a-z][a-z0-9]*(_[a-z0-9]+)*$`.
-pub(super) fn check_variable_name(name: &str) -> Result<(), String> {
+pub(crate) fn check_variable_name(name: &str) -> Result<(), String> {
     check_id(name, '_', true)?;
     if let Some(c) = name
         .chars()
@@ -79,7 +79,7 @@ pub(super) fn check_variable_name(name: &str) -> Result<(), String> {
 
 pub(super) const KEBAB_HINT: &str = "use lowercase ASCII words separated by single '-' \
     characters, starting with a letter, e.g. `my-component`";
-pub(super) const VARIABLE_HINT: &str = "variable names are lower_snake_case: a lowercase \
+pub(crate) const VARIABLE_HINT: &str = "variable names are lower_snake_case: a lowercase \
     letter first, then lowercase letters, digits and single underscores, not ending in an \
     underscore, e.g. `api_token`";
 

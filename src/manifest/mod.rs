@@ -29,6 +29,8 @@ use serde::Serialize;
 use toml::de::{DeTable, DeValue};
 
 use doc::{Doc, Tbl};
+/// Spin's rule for variable names, also applied to the names guests ask for.
+pub(crate) use ids::{VARIABLE_HINT, check_variable_name};
 
 /// A loaded and validated Spin application.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

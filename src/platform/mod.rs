@@ -74,13 +74,10 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> anyhow::Result<()> {
 impl HostState {
     /// The value of variable `name`, as Spin's variables interfaces answer.
     fn variable(&self, name: String) -> Result<String, variables::Error> {
-        if name.is_empty()
-            || !name
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-        {
+        if let Err(why) = crate::manifest::check_variable_name(&name) {
             return Err(variables::Error::InvalidName(format!(
-                "{name:?}: variable names are lower-case letters, digits and underscores"
+                "{name:?}: {why}; {}",
+                crate::manifest::VARIABLE_HINT
             )));
         }
         self.variables

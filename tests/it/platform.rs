@@ -47,6 +47,12 @@ fn component_variables_render_app_variables_from_every_provider() {
     assert_eq!(daemon.get("/var/message").text(), "hi, world!");
     assert_eq!(daemon.get("/var/token").text(), "s3cret");
     daemon.get("/var/nope").assert_guest_error("Undefined");
+    // Names Spin's `Key` rule refuses are InvalidName, not Undefined.
+    for bad in ["1abc", "a__b", "bad_", "_x", "Upper", "dash-ed"] {
+        daemon
+            .get(&format!("/var/{bad}"))
+            .assert_guest_error("InvalidName");
+    }
     assert!(
         !daemon.stderr().contains("s3cret"),
         "a secret reached the log"
