@@ -207,7 +207,7 @@ impl Loader {
                     };
                     // And with different middleware.
                     for layer in &trigger.middleware {
-                        key.push_str(&format!("#mw#{}", layer.source.display()));
+                        key.push_str(&format!("#mw#{layer:?}"));
                     }
                     let component = match compiled.get(&key) {
                         Some(component) => component.clone(),

@@ -72,14 +72,18 @@ impl Inputs {
         !self.deps.is_empty() || !self.middleware.is_empty()
     }
 
-    /// A digest of every file, in order.
+    /// A digest of every file and of how each dependency is composed
+    /// (name, export, inheritance), in order: what the composition is made of.
     pub fn fingerprint(&self) -> [u8; 32] {
         let mut hash = Sha256::new();
-        let parts = std::iter::once(&self.source)
-            .chain(self.deps.iter().chain(&self.middleware).map(|r| &r.bytes));
-        for bytes in parts {
+        let mut part = |bytes: &[u8]| {
             hash.update((bytes.len() as u64).to_le_bytes());
             hash.update(bytes);
+        };
+        part(&self.source);
+        for (i, r) in self.deps.iter().chain(&self.middleware).enumerate() {
+            part(format!("{i} {:?}", r.spec).as_bytes());
+            part(&r.bytes);
         }
         hash.finalize().into()
     }

@@ -65,6 +65,26 @@ fn a_dependency_gets_only_the_configuration_it_inherits() {
 const AUTHORIZED: &str =
     "GET /x HTTP/1.1\r\nHost: localhost\r\nAuthorization: yes\r\nConnection: close\r\n\r\n";
 
+#[test]
+fn a_reload_recomposes_when_only_the_inheritance_changed() {
+    let lib = "\"test:deps/greet\" = { path = \"{greeter.wasm}\" }";
+    let app = user_app(lib, "");
+    let daemon = Daemon::start(&app, &[]);
+    assert_eq!(daemon.get("/env").status, 500);
+    // Same files, new inherit_configuration: the cached composition is stale.
+    let text = std::fs::read_to_string(app.manifest()).unwrap();
+    let path = crate::support::wasm("greeter").display().to_string();
+    let granted = text.replace(
+        &format!("{{ path = \"{path}\" }}"),
+        &format!("{{ path = \"{path}\", inherit_configuration = [\"environment\"] }}"),
+    );
+    assert_ne!(granted, text);
+    std::fs::write(app.manifest(), granted).unwrap();
+    daemon.signal(nix::sys::signal::Signal::SIGHUP);
+    daemon.wait_for_log("reloaded: new requests go to the new app");
+    assert_eq!(daemon.get("/env").text(), "hola / hola");
+}
+
 /// `p3hello` on `/...` behind `middleware` (component ids, outermost first).
 fn middleware_app(middleware: &[&str]) -> TestApp {
     middleware_app_for("{p3hello.wasm}", middleware)
