@@ -16,12 +16,14 @@ use crate::compile_cache::{CompileCache, Outcome};
 use crate::compose::inputs::Inputs;
 use crate::executor::{ComponentSetup, LoadedComponent, ReuseLimits};
 use crate::host::HostState;
+use crate::host::Stores;
 use crate::kv::{KvAccess, KvDb};
 use crate::manifest::{self, Executor, Handler, RouteSpec, StaticResponse};
 use crate::metrics::{self, CacheLookup, Metrics, RouteMetrics};
 use crate::mounts;
 use crate::outbound_hosts::AllowedHosts;
 use crate::router::{ParsedRoute, RouteWarning, Router};
+use crate::sqlite::{Databases, SqliteAccess};
 use crate::variables::{self, Providers, Resolved, VariableSpec};
 use crate::wasi_rc::p3_candidate;
 
@@ -94,6 +96,8 @@ pub struct Loader {
     options: LoadOptions,
     /// The key-value database, opened by the first load that needs it.
     kv: std::sync::OnceLock<Arc<KvDb>>,
+    /// The SQLite databases, set up by the first load that needs them.
+    sqlite: std::sync::OnceLock<Arc<Databases>>,
     /// Compiled components of the last load.
     cache: Mutex<ReloadCache>,
     /// Where routes and components get their counters.
@@ -118,6 +122,7 @@ impl Loader {
             reuse,
             options,
             kv: std::sync::OnceLock::new(),
+            sqlite: std::sync::OnceLock::new(),
             cache: Mutex::new(HashMap::new()),
             metrics,
         })
@@ -392,6 +397,13 @@ impl Loader {
             },
             labels: Arc::new(spec.key_value_stores.clone()),
         };
+        let sqlite = SqliteAccess {
+            databases: (!spec.sqlite_databases.is_empty()).then(|| {
+                let dir = crate::kv::state_dir(self.options.state_dir.as_deref(), base_dir);
+                self.sqlite.get_or_init(|| Databases::new(&dir)).clone()
+            }),
+            labels: Arc::new(spec.sqlite_databases.clone()),
+        };
         let loaded = LoadedComponent::new(
             &self.engine,
             &self.linker,
@@ -402,7 +414,7 @@ impl Loader {
                 files_root: files,
                 allowed,
                 variables: Arc::new(component_variables),
-                kv,
+                stores: Stores { kv, sqlite },
                 metrics: self.metrics.component(&spec.id),
             },
             wagi,

@@ -13,7 +13,8 @@
 //! - [`executor`]: the component call (one fresh instance per request, on
 //!   the guests' own runtime, tied to its request and its deadline) with
 //!   its store data from [`host`], guest output from [`guest_output`],
-//!   Spin's variables and key-value interfaces from [`platform`] and [`kv`],
+//!   Spin's variables, key-value and SQLite interfaces from [`platform`],
+//!   [`kv`] and [`sqlite`],
 //!   and the 2023 release candidates of WASI 0.2 from [`wasi_rc`].
 //!
 //! Lifecycle: [`daemon`] loads, signals readiness and status through
@@ -59,6 +60,7 @@ pub mod route_table;
 pub mod router;
 pub mod server;
 pub mod smuggling;
+pub mod sqlite;
 pub mod state;
 pub mod systemd;
 pub mod tls;

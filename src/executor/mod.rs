@@ -20,14 +20,13 @@ use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
 use crate::guest_output::{self, GuestOutput, OutputBudget, Stream};
 use crate::host::memory::MemoryLimitHit;
-use crate::host::{HostState, OutboundPolicy, Requests};
+use crate::host::{HostState, OutboundPolicy, Requests, Stores};
 use crate::http::Body;
 use crate::limits::{BufferBudget, CollectError, LimitedBody, Reservation, collect_within};
 use crate::metrics::ComponentMetrics;
 
 /// The request body a guest reads: the client's, capped at --max-body-size.
 pub type RequestBody = LimitedBody<wasmtime_wasi_http::WasiBody>;
-use crate::kv::KvAccess;
 use crate::mounts::FilesRoot;
 use crate::outbound_hosts::AllowedHosts;
 use crate::platform::ComponentVariables;
@@ -176,8 +175,8 @@ pub struct ComponentSetup {
     pub allowed: AllowedHosts,
     /// The component's variables, rendered.
     pub variables: ComponentVariables,
-    /// Its key-value stores.
-    pub kv: KvAccess,
+    /// Its key-value stores and SQLite databases.
+    pub stores: Stores,
     /// Its counters (guest errors, outbound requests, instances).
     pub metrics: Arc<ComponentMetrics>,
 }
@@ -189,7 +188,7 @@ pub struct LoadedComponent {
     files_root: Option<FilesRoot>,
     allowed: Arc<AllowedHosts>,
     variables: ComponentVariables,
-    kv: KvAccess,
+    stores: Stores,
     /// Its guests' output budget (`--guest-log-limit`).
     output: Arc<OutputBudget>,
     /// Its counters (guest errors, outbound requests, instances).
@@ -275,7 +274,7 @@ impl LoadedComponent {
             files_root: setup.files_root,
             allowed: Arc::new(setup.allowed),
             variables: setup.variables,
-            kv: setup.kv,
+            stores: setup.stores,
             output: guest_output::budget(id),
             metrics,
             executor,
@@ -366,7 +365,7 @@ impl LoadedComponent {
             files_root: self.files_root.as_ref().map(|r| r.path().to_path_buf()),
             allowed: self.allowed.clone(),
             variables: self.variables.clone(),
-            kv: self.kv.clone(),
+            stores: self.stores.clone(),
             output: self.output.clone(),
             metrics: self.metrics.clone(),
             max_memory,
@@ -388,7 +387,7 @@ struct StateRecipe {
     files_root: Option<std::path::PathBuf>,
     allowed: Arc<AllowedHosts>,
     variables: ComponentVariables,
-    kv: KvAccess,
+    stores: Stores,
     output: Arc<OutputBudget>,
     metrics: Arc<ComponentMetrics>,
     max_memory: usize,
@@ -426,7 +425,7 @@ impl StateRecipe {
             outbound,
             self.max_memory,
             self.variables.clone(),
-            self.kv.clone(),
+            self.stores.clone(),
         ))
     }
 }

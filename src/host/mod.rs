@@ -21,6 +21,7 @@ use crate::metrics::{ComponentMetrics, InstanceLive, OutboundResult};
 use crate::outbound_client;
 use crate::outbound_hosts::{AllowedHosts, chained_component, is_self_request};
 use crate::platform::ComponentVariables;
+use crate::sqlite::SqliteAccess;
 use memory::GuestLimits;
 
 /// Everything one guest instance owns while it serves one request.
@@ -35,8 +36,16 @@ pub struct HostState {
     pub variables: ComponentVariables,
     /// The key-value stores the component may open.
     pub kv: KvAccess,
+    pub sqlite: SqliteAccess,
     /// Counts the instance as active while it lives.
     _live: InstanceLive,
+}
+
+/// The component's stores: what its key-value and SQLite handles open.
+#[derive(Clone)]
+pub struct Stores {
+    pub kv: KvAccess,
+    pub sqlite: SqliteAccess,
 }
 
 impl HostState {
@@ -45,7 +54,7 @@ impl HostState {
         outbound: OutboundPolicy,
         max_memory: usize,
         variables: ComponentVariables,
-        kv: KvAccess,
+        stores: Stores,
     ) -> Self {
         let live = outbound.metrics.instance_made();
         Self {
@@ -54,7 +63,8 @@ impl HostState {
             http: WasiHttpCtx::new(),
             outbound,
             variables,
-            kv,
+            kv: stores.kv,
+            sqlite: stores.sqlite,
             limits: GuestLimits::new(max_memory),
             _live: live,
         }

@@ -146,3 +146,49 @@ fn wasi_keyvalue_buckets_are_the_declared_stores() {
         .get("/wkv/secret-store/get/x")
         .assert_guest_error("AccessDenied");
 }
+
+#[test]
+fn sqlite_default_database_persists_and_only_declared_databases_open() {
+    let app = TestApp::new(&APP.replace(
+        "key_value_stores = [\"default\", \"cache\"]",
+        "sqlite_databases = [\"default\", \"other\"]",
+    ));
+    let state = tempfile::tempdir().unwrap();
+    let args = [
+        "--variable",
+        "name=n",
+        "--variable",
+        "token=t",
+        "--state-dir",
+        state.path().to_str().unwrap(),
+    ];
+    let daemon = Daemon::start(&app, &args);
+    let sql = |daemon: &Daemon, path: &str, statement: &str| {
+        daemon.send("POST", &format!("/sql/{path}"), statement)
+    };
+    let created = sql(
+        &daemon,
+        "default",
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT, score REAL, data BLOB)",
+    );
+    assert_eq!(created.status, 200, "{}", created.text());
+    let inserted = sql(
+        &daemon,
+        "default?alice&7",
+        "INSERT INTO t (name, score, data) VALUES (?, ? * 0.5, x'00ff')",
+    );
+    assert_eq!(inserted.status, 200, "{}", inserted.text());
+    let select = "SELECT id, name, score, data, NULL AS empty FROM t WHERE id = ?";
+    let expected = "id,name,score,data,empty\nValue::Integer(1)|Value::Text(\"alice\")|Value::Real(3.5)|Value::Blob([0, 255])|Value::Null";
+    assert_eq!(sql(&daemon, "default?1", select).text(), expected);
+    sql(&daemon, "default", "SELEKT 1").assert_guest_error("Io(");
+    sql(&daemon, "other", "SELECT 1").assert_guest_error("NoSuchDatabase");
+    sql(&daemon, "secret", "SELECT 1").assert_guest_error("AccessDenied");
+    daemon.wait_for_log("SQLite database not in sqlite_databases; access denied");
+    assert!(state.path().join("sqlite_db.db").is_file());
+    drop(daemon);
+
+    // The data is on disk: a new process reads it.
+    let daemon = Daemon::start(&app, &args);
+    assert_eq!(sql(&daemon, "default?1", select).text(), expected);
+}

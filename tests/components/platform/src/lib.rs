@@ -12,7 +12,10 @@
 //!   another writer between reading and swapping: answers whether the swap
 //!   failed and what it read then), `PUT many` (batch: body
 //!   `k=v&k=v`, set-many then get-many), `DELETE many/<k>,<k>` (delete-many).
-//!
+//! - `POST /sql/<database>?<p1>&<p2>...`: `spin_sdk::sqlite` (fermyon:spin/sqlite):
+//!   runs the body as a statement with the query's `&`-separated parameters
+//!   (integers where they parse, text otherwise); answers the column names
+//!   joined by `,`, then one line per row of `|`-joined values (`Debug`).
 //!
 //! Errors are answered `500` with the error's debug text, so tests can read
 //! what the host said (e.g. `AccessDenied`). Used by the variables and
@@ -30,6 +33,7 @@ fn handle_platform(req: Request) -> anyhow::Result<impl IntoResponse> {
         ["var", name] => spin_sdk::variables::get(name).map_err(|e| format!("{e:?}")),
         ["kv", store, rest @ ..] => kv(req.method(), store, rest, req.body()),
         ["wkv", bucket, rest @ ..] => wasi_kv(req.method(), bucket, rest, req.body()),
+        ["sql", database] => sql(database, req.query(), req.body()),
         _ => Err("unknown path".to_owned()),
     };
     Ok(match answer {
@@ -111,4 +115,26 @@ fn wasi_kv(method: &Method, bucket: &str, rest: &[&str], body: &[u8]) -> Result<
         }
         _ => Err("unknown wasi:keyvalue operation".to_owned()),
     }
+}
+
+fn sql(database: &str, query: &str, body: &[u8]) -> Result<String, String> {
+    use spin_sdk::sqlite::{Connection, Value};
+    let db = Connection::open(database).map_err(|e| format!("{e:?}"))?;
+    let params: Vec<Value> = query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| match p.parse::<i64>() {
+            Ok(i) => Value::Integer(i),
+            Err(_) => Value::Text(p.to_owned()),
+        })
+        .collect();
+    let statement = String::from_utf8_lossy(body);
+    let result = db.execute(&statement, &params).map_err(|e| format!("{e:?}"))?;
+    let mut out = result.columns.join(",");
+    for row in &result.rows {
+        let values: Vec<String> = row.values.iter().map(|v| format!("{v:?}")).collect();
+        out.push('\n');
+        out.push_str(&values.join("|"));
+    }
+    Ok(out)
 }
