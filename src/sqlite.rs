@@ -107,6 +107,17 @@ pub struct SqliteConnection {
     label: String,
     conn: Arc<Mutex<Connection>>,
     databases: Arc<Databases>,
+    /// What this handle's own statements did (the connection is shared).
+    stats: Arc<Mutex<Stats>>,
+}
+
+/// `last-insert-rowid` and `changes` as one handle sees them.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Stats {
+    /// The rowid of this handle's most recent INSERT, or 0.
+    pub last_insert_rowid: i64,
+    /// Rows changed by this handle's most recent INSERT, UPDATE or DELETE.
+    pub changes: u64,
 }
 
 impl SqliteAccess {
@@ -122,6 +133,7 @@ impl SqliteAccess {
             label: label.to_owned(),
             conn: databases.connection(label)?,
             databases: databases.clone(),
+            stats: Arc::default(),
         })
     }
 }
@@ -129,6 +141,10 @@ impl SqliteAccess {
 impl SqliteConnection {
     pub fn label(&self) -> &str {
         &self.label
+    }
+
+    pub fn stats(&self) -> Stats {
+        self.stats.lock().map(|s| *s).unwrap_or_default()
     }
 
     /// Runs `statement` with `parameters` off the async workers.
@@ -143,20 +159,43 @@ impl SqliteConnection {
             .acquire()
             .await
             .map_err(|_| SqlError::Io("the database is shutting down".into()))?;
-        let conn = self.conn.clone();
+        let (conn, stats) = (self.conn.clone(), self.stats.clone());
         tokio::task::spawn_blocking(move || {
             let conn = conn
                 .lock()
                 .map_err(|_| SqlError::Io("the database connection is unavailable".into()))?;
-            run(&conn, &statement, &parameters).map_err(|e| SqlError::Io(e.to_string()))
+            let (rows, write) =
+                run(&conn, &statement, &parameters).map_err(|e| SqlError::Io(e.to_string()))?;
+            if let (Some(write), Ok(mut stats)) = (write, stats.lock()) {
+                stats.changes = write.changes;
+                if let Some(rowid) = write.inserted {
+                    stats.last_insert_rowid = rowid;
+                }
+            }
+            Ok(rows)
         })
         .await
         .map_err(|e| SqlError::Io(format!("the statement did not finish: {e}")))?
     }
 }
 
-fn run(conn: &Connection, statement: &str, parameters: &[Value]) -> rusqlite::Result<Rows> {
+/// What a writing statement did.
+struct Write {
+    changes: u64,
+    /// The new rowid, if it inserted a row.
+    inserted: Option<i64>,
+}
+
+/// Runs one statement on the (locked) connection: its rows, and what it
+/// wrote if it is not read-only.
+fn run(
+    conn: &Connection,
+    statement: &str,
+    parameters: &[Value],
+) -> rusqlite::Result<(Rows, Option<Write>)> {
+    let rowid_before = conn.last_insert_rowid();
     let mut stmt = conn.prepare_cached(statement)?;
+    let writes = !stmt.readonly();
     let columns: Vec<String> = stmt.column_names().into_iter().map(str::to_owned).collect();
     let params = rusqlite::params_from_iter(parameters.iter().map(|v| match v {
         Value::Integer(i) => ToSqlOutput::Borrowed(ValueRef::Integer(*i)),
@@ -181,5 +220,13 @@ fn run(conn: &Connection, statement: &str, parameters: &[Value]) -> rusqlite::Re
                 .collect()
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(Rows { columns, rows })
+    drop(stmt);
+    let write = writes.then(|| {
+        let rowid = conn.last_insert_rowid();
+        Write {
+            changes: conn.changes(),
+            inserted: (rowid != rowid_before).then_some(rowid),
+        }
+    });
+    Ok((Rows { columns, rows }, write))
 }

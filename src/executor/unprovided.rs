@@ -1,5 +1,5 @@
-//! Imports Spin provides and wasi-httpd does not: Spin's SQLite, Redis,
-//! PostgreSQL, MySQL, MQTT and LLM interfaces, OpenTelemetry, and the parts
+//! Imports Spin provides and wasi-httpd does not: Spin's Redis, PostgreSQL,
+//! MySQL, MQTT and LLM interfaces (and SQLite before 2.0.0), OpenTelemetry, and the parts
 //! of the 2023 WASI release candidates [`crate::wasi_rc`] leaves out
 //! (sockets). A component importing one still loads, as under Spin, and a
 //! call to it traps with an error naming the interface and function, so

@@ -5,7 +5,8 @@
 //!   (async) and `wasi:config/store@0.2.0-draft-2024-09-27` (here);
 //! - key-value: `fermyon:spin/key-value@2.0.0`, `spin:key-value@3.0.0`
 //!   ([`key_value`]) and `wasi:keyvalue@0.2.0-draft2` ([`wasi_keyvalue`]);
-//! - SQLite: `fermyon:spin/sqlite@2.0.0` ([`sqlite`], over [`crate::sqlite`]);
+//! - SQLite: `fermyon:spin/sqlite@2.0.0` and `spin:sqlite@3.1.0` ([`sqlite`],
+//!   over [`crate::sqlite`]);
 //! - the old Spin SDK's outbound `fermyon:spin/http` ([`legacy_http`]).
 
 mod key_value;
@@ -28,12 +29,16 @@ pub(crate) mod bindings {
             "fermyon:spin/http.send-request": async,
             // Statements run on the blocking pool, awaited.
             "fermyon:spin/sqlite.[method]connection.execute": async,
+            "spin:sqlite/sqlite.[method]connection.execute": async,
+            // Making the stream and future may fail (a full table): a trap.
+            "spin:sqlite/sqlite.[method]connection.execute-async": trappable,
             // Making the stream and future may fail (a full table): a trap.
             "spin:key-value/key-value.[method]store.get-keys": trappable,
         },
         with: {
             "fermyon:spin/key-value.store": crate::kv::KvStore,
             "fermyon:spin/sqlite.connection": crate::sqlite::SqliteConnection,
+            "spin:sqlite/sqlite.connection": crate::sqlite::SqliteConnection,
             "spin:key-value/key-value.store": crate::kv::KvStore,
             "wasi:keyvalue/store.bucket": crate::kv::KvStore,
             "wasi:keyvalue/atomics.cas": super::wasi_keyvalue::Cas,
@@ -44,6 +49,7 @@ pub(crate) mod bindings {
 use bindings::fermyon::spin::{http as legacy_http_if, http_types as legacy_types};
 use bindings::fermyon::spin2_0_0::{key_value as key_value_v2, sqlite as sqlite_v2, variables};
 use bindings::spin::key_value::key_value as key_value_v3;
+use bindings::spin::sqlite::sqlite as sqlite_v3;
 use bindings::spin::variables::variables as variables_v3;
 use bindings::wasi::config::store as config;
 use bindings::wasi::keyvalue::{atomics as wasi_atomics, batch as wasi_batch, store as wasi_store};
@@ -74,6 +80,7 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> anyhow::Result<()> {
     legacy_types::add_to_linker::<_, Sync>(linker, |s| s)?;
     variables_v3::add_to_linker::<_, Platform>(linker, |s| s)?;
     key_value_v3::add_to_linker::<_, Platform>(linker, |s| s)?;
+    sqlite_v3::add_to_linker::<_, Platform>(linker, |s| s)?;
     Ok(())
 }
 

@@ -1,48 +1,78 @@
-//! `fermyon:spin/sqlite@2.0.0` (spin-sdk 2–5's `spin_sdk::sqlite`) over
-//! [`crate::sqlite`]: a connection opens only a database the component
-//! declares, and its statements run off the async workers.
+//! `fermyon:spin/sqlite@2.0.0` (spin-sdk 2–5's `spin_sdk::sqlite`) and
+//! `spin:sqlite/sqlite@3.1.0` (spin-sdk 6 and later, sync and async
+//! functions) over [`crate::sqlite`]: a connection opens only a database
+//! the component declares, and its statements run off the async workers.
 
-use wasmtime::component::Resource;
+use wasmtime::component::{Accessor, FutureReader, Resource, StreamReader};
 
-use super::sqlite_v2 as v2;
+use super::{Platform, sqlite_v2 as v2, sqlite_v3 as v3};
 use crate::host::HostState;
-use crate::sqlite::{SqlError, SqliteConnection, Value};
+use crate::sqlite::{Rows, SqlError, SqliteConnection, Value};
 
-impl From<SqlError> for v2::Error {
-    fn from(e: SqlError) -> Self {
-        match e {
-            SqlError::NoSuchDatabase => v2::Error::NoSuchDatabase,
-            SqlError::AccessDenied => v2::Error::AccessDenied,
-            SqlError::Io(why) => v2::Error::Io(why),
+/// The conversions between one version's generated types and
+/// [`crate::sqlite`]'s (the two versions' types are identical but distinct).
+macro_rules! conversions {
+    ($v:ident) => {
+        impl From<SqlError> for $v::Error {
+            fn from(e: SqlError) -> Self {
+                match e {
+                    SqlError::NoSuchDatabase => $v::Error::NoSuchDatabase,
+                    SqlError::AccessDenied => $v::Error::AccessDenied,
+                    SqlError::Io(why) => $v::Error::Io(why),
+                }
+            }
         }
-    }
+
+        impl From<$v::Value> for Value {
+            fn from(v: $v::Value) -> Self {
+                match v {
+                    $v::Value::Integer(i) => Value::Integer(i),
+                    $v::Value::Real(f) => Value::Real(f),
+                    $v::Value::Text(s) => Value::Text(s),
+                    $v::Value::Blob(b) => Value::Blob(b),
+                    $v::Value::Null => Value::Null,
+                }
+            }
+        }
+
+        impl From<Value> for $v::Value {
+            fn from(v: Value) -> Self {
+                match v {
+                    Value::Integer(i) => $v::Value::Integer(i),
+                    Value::Real(f) => $v::Value::Real(f),
+                    Value::Text(s) => $v::Value::Text(s),
+                    Value::Blob(b) => $v::Value::Blob(b),
+                    Value::Null => $v::Value::Null,
+                }
+            }
+        }
+
+        impl From<Vec<Value>> for $v::RowResult {
+            fn from(values: Vec<Value>) -> Self {
+                $v::RowResult {
+                    values: values.into_iter().map(Into::into).collect(),
+                }
+            }
+        }
+
+        impl From<Rows> for $v::QueryResult {
+            fn from(rows: Rows) -> Self {
+                $v::QueryResult {
+                    columns: rows.columns,
+                    rows: rows.rows.into_iter().map(Into::into).collect(),
+                }
+            }
+        }
+    };
 }
 
-fn to_host(v: v2::Value) -> Value {
-    match v {
-        v2::Value::Integer(i) => Value::Integer(i),
-        v2::Value::Real(f) => Value::Real(f),
-        v2::Value::Text(s) => Value::Text(s),
-        v2::Value::Blob(b) => Value::Blob(b),
-        v2::Value::Null => Value::Null,
-    }
-}
+conversions!(v2);
+conversions!(v3);
 
-fn to_guest(v: Value) -> v2::Value {
-    match v {
-        Value::Integer(i) => v2::Value::Integer(i),
-        Value::Real(f) => v2::Value::Real(f),
-        Value::Text(s) => v2::Value::Text(s),
-        Value::Blob(b) => v2::Value::Blob(b),
-        Value::Null => v2::Value::Null,
-    }
-}
-
-impl v2::Host for HostState {}
-
-impl v2::HostConnection for HostState {
-    fn open(&mut self, database: String) -> Result<Resource<SqliteConnection>, v2::Error> {
-        let conn = self.sqlite.open(&database).inspect_err(|e| {
+impl HostState {
+    /// Opens a database the component declared; an undeclared one is logged.
+    fn open_sqlite(&mut self, database: &str) -> Result<Resource<SqliteConnection>, SqlError> {
+        let conn = self.sqlite.open(database).inspect_err(|e| {
             if let SqlError::AccessDenied = e {
                 tracing::warn!(
                     component = %self.outbound.component,
@@ -54,7 +84,53 @@ impl v2::HostConnection for HostState {
         })?;
         self.table
             .push(conn)
-            .map_err(|e| v2::Error::Io(e.to_string()))
+            .map_err(|e| SqlError::Io(e.to_string()))
+    }
+
+    fn last_insert_rowid_of(&self, handle: &Resource<SqliteConnection>) -> i64 {
+        self.sqlite_connection(handle)
+            .map_or(0, |c| c.stats().last_insert_rowid)
+    }
+
+    fn changes_of(&self, handle: &Resource<SqliteConnection>) -> u64 {
+        self.sqlite_connection(handle)
+            .map_or(0, |c| c.stats().changes)
+    }
+
+    /// The open database behind a guest's handle.
+    fn sqlite_connection(&self, handle: &Resource<SqliteConnection>) -> Option<SqliteConnection> {
+        self.table.get(handle).ok().cloned()
+    }
+}
+
+/// Runs a statement on the connection behind `conn` (`None`: a bad handle).
+async fn execute(
+    conn: Option<SqliteConnection>,
+    statement: String,
+    parameters: Vec<Value>,
+) -> Result<Rows, Option<SqlError>> {
+    let conn = conn.ok_or(None)?;
+    conn.execute(statement, parameters).await.map_err(|e| {
+        tracing::debug!(database = %conn.label(), "SQLite statement failed: {e:?}");
+        Some(e)
+    })
+}
+
+/// A statement's error as version `$v` reports it.
+macro_rules! statement_error {
+    ($v:ident, $e:expr) => {
+        match $e {
+            Some(e) => $v::Error::from(e),
+            None => $v::Error::InvalidConnection,
+        }
+    };
+}
+
+impl v2::Host for HostState {}
+
+impl v2::HostConnection for HostState {
+    fn open(&mut self, database: String) -> Result<Resource<SqliteConnection>, v2::Error> {
+        Ok(self.open_sqlite(&database)?)
     }
 
     async fn execute(
@@ -63,29 +139,105 @@ impl v2::HostConnection for HostState {
         statement: String,
         parameters: Vec<v2::Value>,
     ) -> Result<v2::QueryResult, v2::Error> {
-        let conn = self
-            .table
-            .get(&connection)
-            .map_err(|_| v2::Error::InvalidConnection)?
-            .clone();
-        let parameters = parameters.into_iter().map(to_host).collect();
-        let rows = conn.execute(statement, parameters).await.inspect_err(|e| {
-            tracing::debug!(database = %conn.label(), "SQLite statement failed: {e:?}");
-        })?;
-        Ok(v2::QueryResult {
-            columns: rows.columns,
-            rows: rows
-                .rows
-                .into_iter()
-                .map(|values| v2::RowResult {
-                    values: values.into_iter().map(to_guest).collect(),
-                })
-                .collect(),
-        })
+        let conn = self.sqlite_connection(&connection);
+        let parameters = parameters.into_iter().map(Into::into).collect();
+        execute(conn, statement, parameters)
+            .await
+            .map(Into::into)
+            .map_err(|e| statement_error!(v2, e))
     }
 
     fn drop(&mut self, connection: Resource<SqliteConnection>) -> wasmtime::Result<()> {
         self.table.delete(connection)?;
         Ok(())
+    }
+}
+
+impl v3::Host for HostState {}
+
+impl v3::HostConnection for HostState {
+    fn open(&mut self, database: String) -> Result<Resource<SqliteConnection>, v3::Error> {
+        Ok(self.open_sqlite(&database)?)
+    }
+
+    async fn execute(
+        &mut self,
+        connection: Resource<SqliteConnection>,
+        statement: String,
+        parameters: Vec<v3::Value>,
+    ) -> Result<v3::QueryResult, v3::Error> {
+        let conn = self.sqlite_connection(&connection);
+        let parameters = parameters.into_iter().map(Into::into).collect();
+        execute(conn, statement, parameters)
+            .await
+            .map(Into::into)
+            .map_err(|e| statement_error!(v3, e))
+    }
+
+    fn last_insert_rowid(&mut self, connection: Resource<SqliteConnection>) -> i64 {
+        self.last_insert_rowid_of(&connection)
+    }
+
+    fn changes(&mut self, connection: Resource<SqliteConnection>) -> u64 {
+        self.changes_of(&connection)
+    }
+
+    fn drop(&mut self, connection: Resource<SqliteConnection>) -> wasmtime::Result<()> {
+        self.table.delete(connection)?;
+        Ok(())
+    }
+}
+
+impl<U> v3::HostConnectionWithStore<U> for Platform {
+    async fn open_async(
+        accessor: &Accessor<U, Self>,
+        database: String,
+    ) -> Result<Resource<SqliteConnection>, v3::Error> {
+        accessor.with(|mut access| Ok(access.get().open_sqlite(&database)?))
+    }
+
+    /// The rows on a stream, then `ok` on the future (they are read whole
+    /// first, so an error comes before any row).
+    async fn execute_async(
+        accessor: &Accessor<U, Self>,
+        connection: Resource<SqliteConnection>,
+        statement: String,
+        parameters: Vec<v3::Value>,
+    ) -> wasmtime::Result<
+        Result<
+            (
+                Vec<String>,
+                StreamReader<v3::RowResult>,
+                FutureReader<Result<(), v3::Error>>,
+            ),
+            v3::Error,
+        >,
+    > {
+        let conn = accessor.with(|mut access| access.get().sqlite_connection(&connection));
+        let parameters = parameters.into_iter().map(Into::into).collect();
+        let rows = match execute(conn, statement, parameters).await {
+            Ok(rows) => rows,
+            Err(e) => return Ok(Err(statement_error!(v3, e))),
+        };
+        accessor.with(|mut access| {
+            let values: Vec<v3::RowResult> = rows.rows.into_iter().map(Into::into).collect();
+            let stream = StreamReader::new(&mut access, values)?;
+            let done = FutureReader::new(&mut access, async { wasmtime::error::Ok(Ok(())) })?;
+            Ok(Ok((rows.columns, stream, done)))
+        })
+    }
+
+    async fn last_insert_rowid_async(
+        accessor: &Accessor<U, Self>,
+        connection: Resource<SqliteConnection>,
+    ) -> i64 {
+        accessor.with(|mut access| access.get().last_insert_rowid_of(&connection))
+    }
+
+    async fn changes_async(
+        accessor: &Accessor<U, Self>,
+        connection: Resource<SqliteConnection>,
+    ) -> u64 {
+        accessor.with(|mut access| access.get().changes_of(&connection))
     }
 }

@@ -1,8 +1,8 @@
 //! An app built with spin-sdk 7 (the current Spin SDK): a wasi:http 0.3
-//! service using the async `spin:variables@3.0.0` and
-//! `spin:key-value@3.0.0`, and importing `spin:sqlite@3.1.0`, which
+//! service using the async `spin:variables@3.0.0`, `spin:key-value@3.0.0`
+//! and `spin:sqlite@3.1.0`, and importing `spin:redis@3.0.0`, which
 //! wasi-httpd does not provide. It loads as under Spin; only the requests
-//! that call SQLite fail, with a log naming the interface.
+//! that call Redis fail, with a log naming the interface.
 
 use crate::support::{Daemon, TestApp};
 
@@ -20,6 +20,7 @@ component = "sdk7"
 [component.sdk7]
 source = "{sdk7.wasm}"
 key_value_stores = ["default"]
+sqlite_databases = ["default"]
 
 [component.sdk7.variables]
 message = "{{ greeting }} from spin-sdk 7"
@@ -54,16 +55,39 @@ fn spin_sdk_7_variables_and_key_value_work() {
 fn an_interface_spin_provides_and_wasi_httpd_does_not_fails_only_when_called() {
     let app = TestApp::new(APP);
     let daemon = Daemon::start(&app, &[]);
-    daemon.wait_for_log("spin:sqlite/sqlite@3.1.0");
+    daemon.wait_for_log("spin:redis/redis@3.0.0");
     assert_eq!(daemon.get("/").text(), "sdk7 ok");
 
-    let sqlite = daemon.get("/sqlite");
-    assert_eq!(sqlite.status, 500);
+    let redis = daemon.get("/redis");
+    assert_eq!(redis.status, 500);
     let log = daemon.wait_for_log("which wasi-httpd does not provide");
-    assert!(
-        log.contains("`[static]connection.open-async` of `spin:sqlite/sqlite@3.1.0`"),
-        "{log}"
-    );
+    assert!(log.contains("of `spin:redis/redis@3.0.0`"), "{log}");
     // The daemon, and the component, keep serving.
     assert_eq!(daemon.get("/var/message").text(), "hello from spin-sdk 7");
+}
+
+#[test]
+fn spin_sdk_7_sqlite_streams_rows_and_reports_what_its_connection_wrote() {
+    let app = TestApp::new(APP);
+    let state = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(&app, &["--state-dir", state.path().to_str().unwrap()]);
+    let sql = |query: &str, statement: &str| {
+        let response = daemon.send("POST", &format!("/sql?{query}"), statement);
+        assert_eq!(response.status, 200, "{statement}: {}", response.text());
+        response.text()
+    };
+    assert_eq!(
+        sql("", "CREATE TABLE pets (id INTEGER PRIMARY KEY, name TEXT)"),
+        "\nrowid=0 changes=0"
+    );
+    assert_eq!(
+        sql("rex&tom", "INSERT INTO pets (name) VALUES (?), (?)"),
+        "\nrowid=2 changes=2"
+    );
+    assert_eq!(
+        sql("1", "SELECT id, name FROM pets WHERE id > ? ORDER BY id"),
+        "id,name\nValue::Integer(2)|Value::Text(\"tom\")\nrowid=0 changes=0"
+    );
+    let bad = daemon.send("POST", "/sql", "SELECT * FROM nowhere");
+    bad.assert_guest_error("no such table");
 }

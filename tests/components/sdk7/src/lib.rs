@@ -1,15 +1,19 @@
 //! `sdk7` test guest, written with `spin-sdk` 7 as current Spin apps are: a
 //! wasi:http 0.3 service (`#[http_service]`) using the async platform
 //! interfaces `spin:variables/variables@3.0.0` and
-//! `spin:key-value/key-value@3.0.0`, and importing
-//! `spin:sqlite/sqlite@3.1.0`, which wasi-httpd does not provide:
+//! `spin:key-value/key-value@3.0.0` and `spin:sqlite/sqlite@3.1.0`, and
+//! importing `spin:redis/redis@3.0.0`, which wasi-httpd does not provide:
 //!
 //! - `GET /var/<name>`: the variable's value;
 //! - `GET /kv/<store>/get/<key>`, `PUT /kv/<store>/set/<key>` (body is the
 //!   value), `GET /kv/<store>/keys` (comma-separated, sorted),
 //!   `DELETE /kv/<store>/<key>`;
-//! - `GET /sqlite`: opens the default SQLite database (the host traps);
-//! - anything else: `200 sdk7 ok`, without touching sqlite.
+//! - `POST /sql?<p1>&<p2>...`: runs the body as a statement on the default
+//!   SQLite database (integer parameters where they parse, else text) and
+//!   answers the columns joined by `,`, one `|`-joined line per row
+//!   (values' `Debug`), then `rowid=<last-insert-rowid> changes=<changes>`;
+//! - `GET /redis`: opens a Redis connection (the host traps);
+//! - anything else: `200 sdk7 ok`, without touching Redis.
 //!
 //! Errors are answered `500` with the error's debug text.
 
@@ -28,7 +32,12 @@ async fn handle_sdk7(req: Request) -> impl IntoResponse {
             let body = body_bytes(req).await;
             kv(&method, store, rest, body).await
         }
-        ["sqlite"] => spin_sdk::sqlite::Connection::open_default()
+        ["sql"] => {
+            let query = req.uri().query().unwrap_or_default().to_owned();
+            let body = body_bytes(req).await;
+            sql(&query, &String::from_utf8_lossy(&body)).await
+        }
+        ["redis"] => spin_sdk::redis::Connection::open("redis://127.0.0.1:6379")
             .await
             .map(|_| "opened".to_owned())
             .map_err(|e| format!("{e:?}")),
@@ -64,4 +73,25 @@ async fn kv(method: &Method, store: &str, rest: &[&str], body: Vec<u8>) -> Resul
         (&Method::DELETE, [key]) => store.delete(key).await.map(|()| "deleted".to_owned()).map_err(text),
         _ => Err("unknown key-value operation".to_owned()),
     }
+}
+
+async fn sql(query: &str, statement: &str) -> Result<String, String> {
+    use spin_sdk::sqlite::{Connection, Value};
+    let text = |e: spin_sdk::sqlite::Error| format!("{e:?}");
+    let db = Connection::open_default().await.map_err(text)?;
+    let params: Vec<Value> = query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| p.parse::<i64>().map(Value::Integer).unwrap_or_else(|_| Value::Text(p.to_owned())))
+        .collect();
+    let result = db.execute(statement, params).await.map_err(text)?;
+    let mut out = result.columns().join(",");
+    for row in result.collect().await.map_err(text)? {
+        let values: Vec<String> = row.values.iter().map(|v| format!("{v:?}")).collect();
+        out.push('\n');
+        out.push_str(&values.join("|"));
+    }
+    let (rowid, changes) = (db.last_insert_rowid().await, db.changes().await);
+    out.push_str(&format!("\nrowid={rowid} changes={changes}"));
+    Ok(out)
 }
