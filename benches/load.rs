@@ -51,6 +51,11 @@
 //! - `wasi-httpd hello, scraped`: `GET /hello` while `/metrics` is scraped
 //!   every 100 ms (150 times Prometheus's default rate);
 //! - `wasi-httpd static`: `GET /static`, the daemon without Wasm;
+//! - `wasi-httpd key-value read`: `GET` of one key of a key-value store
+//!   (spin-sdk 5 `platform` guest, `fermyon:spin/key-value`), in a second
+//!   wasi-httpd;
+//! - `wasi-httpd SQLite query`: a point query on the default SQLite
+//!   database (`fermyon:spin/sqlite`), same guest and process;
 //! - `hyper baseline`: what the same client gets from hyper alone.
 //!
 //! Columns: `req/s`, the median over the rounds of 200 responses per second
@@ -197,6 +202,7 @@ fn load_table(
         peer.wait_ready("/hello", HELLO);
         peer
     });
+    let (data, _data_dirs) = data_daemon(cache.path());
     let addr = server::free_addr();
     let mut hyper = Server::spawn("hyper baseline", server::baseline(addr), addr);
     hyper.wait_ready("/", "hello\n");
@@ -227,6 +233,18 @@ fn load_table(
             name: "wasi-httpd static",
             target: daemon.target("/static", "hello\n"),
             pid: daemon.pid(),
+            scraped: None,
+        },
+        Scenario {
+            name: "wasi-httpd key-value read",
+            target: data.target("/kv/default/get/bench", "hello"),
+            pid: data.pid(),
+            scraped: None,
+        },
+        Scenario {
+            name: "wasi-httpd SQLite query",
+            target: data.target("/row/default/bench/1", SQLITE_ROW),
+            pid: data.pid(),
             scraped: None,
         },
         Scenario {
@@ -268,7 +286,10 @@ fn load_table(
     if rows.iter().any(|(_, s)| s.errors > 0) {
         eprintln!("wasi-httpd log (last lines):\n{}", daemon.log_tail(20));
     }
-    for server in [Some(daemon), peer, Some(hyper)].into_iter().flatten() {
+    for server in [Some(daemon), Some(data), peer, Some(hyper)]
+        .into_iter()
+        .flatten()
+    {
         let name = server.name;
         eprintln!("load: {name} stopped: {}", server.stop());
     }
@@ -354,6 +375,46 @@ fn setting<T: std::str::FromStr>(name: &str, default: T) -> T {
             .unwrap_or_else(|_| panic!("{name}={text:?} is not a valid number")),
         Err(_) => default,
     }
+}
+
+/// What `GET /row/default/bench/1` answers.
+const SQLITE_ROW: &str = "Value::Integer(1)|Value::Text(\"hello\")";
+
+/// A second wasi-httpd serving the `platform` guest on `/...` with a
+/// key-value store (key `bench` seeded) and the default SQLite database
+/// (table `bench`, one row): the data scenarios. Returns it and its
+/// directories (app, state), which must outlive it.
+fn data_daemon(cache: &Path) -> (Server, [tempfile::TempDir; 2]) {
+    let (app, state) = (tempfile::tempdir(), tempfile::tempdir());
+    let (app, state) = (app.expect("a directory"), state.expect("a directory"));
+    let source = serde_json::to_string(&support::wasm("platform").display().to_string())
+        .expect("a JSON string");
+    let manifest = format!(
+        "spin_manifest_version = 2\n[application]\nname = \"data\"\n[[trigger.http]]\n\
+         route = \"/...\"\ncomponent = \"platform\"\n[component.platform]\nsource = {source}\n\
+         key_value_stores = [\"default\"]\nsqlite_databases = [\"default\"]\n"
+    );
+    std::fs::write(app.path().join("spin.toml"), manifest).expect("write spin.toml");
+    let addr = server::free_addr();
+    let mut command = server::wasi_httpd(app.path(), Some(addr), cache);
+    command
+        .args(["--key-value", "bench=hello", "--state-dir"])
+        .arg(state.path());
+    let mut data = Server::spawn("wasi-httpd (data)", command, addr);
+    data.wait_ready("/kv/default/get/bench", "hello");
+    for statement in [
+        "CREATE TABLE bench (id INTEGER PRIMARY KEY, name TEXT)",
+        "INSERT INTO bench (name) VALUES ('hello')",
+    ] {
+        let request = format!(
+            "POST /sql/default HTTP/1.1\r\nHost: localhost\r\nContent-Length: {}\r\n\
+             Connection: close\r\n\r\n{statement}",
+            statement.len()
+        );
+        let response = support::send(addr, &request);
+        assert_eq!(response.status, 200, "{statement}: {}", response.text());
+    }
+    (data, [app, state])
 }
 
 fn manifest(hello: &Path) -> String {

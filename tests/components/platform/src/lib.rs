@@ -16,6 +16,8 @@
 //!   runs the body as a statement with the query's `&`-separated parameters
 //!   (integers where they parse, text otherwise); answers the column names
 //!   joined by `,`, then one line per row of `|`-joined values (`Debug`).
+//! - `GET /row/<database>/<table>/<rowid>`: that row's values, `|`-joined
+//!   (a point query, for the benchmark).
 //!
 //! Errors are answered `500` with the error's debug text, so tests can read
 //! what the host said (e.g. `AccessDenied`). Used by the variables and
@@ -34,6 +36,7 @@ fn handle_platform(req: Request) -> anyhow::Result<impl IntoResponse> {
         ["kv", store, rest @ ..] => kv(req.method(), store, rest, req.body()),
         ["wkv", bucket, rest @ ..] => wasi_kv(req.method(), bucket, rest, req.body()),
         ["sql", database] => sql(database, req.query(), req.body()),
+        ["row", database, table, id] => row(database, table, id),
         _ => Err("unknown path".to_owned()),
     };
     Ok(match answer {
@@ -137,4 +140,11 @@ fn sql(database: &str, query: &str, body: &[u8]) -> Result<String, String> {
         out.push_str(&values.join("|"));
     }
     Ok(out)
+}
+
+fn row(database: &str, table: &str, id: &str) -> Result<String, String> {
+    let id: i64 = id.parse().map_err(|e| format!("bad rowid: {e}"))?;
+    let statement = format!("SELECT * FROM {table} WHERE rowid = ?");
+    let answer = sql(database, &id.to_string(), statement.as_bytes())?;
+    Ok(answer.lines().skip(1).collect::<Vec<_>>().join("\n"))
 }
