@@ -4,22 +4,27 @@
 //! `no-such-database`, and a label the component does not declare is
 //! `access-denied`.
 //!
-//! Statements run on tokio's blocking pool, never on the async workers,
-//! at most [`MAX_RUNNING`] at a time across the process, each database
-//! behind its own connection with a busy timeout: a slow query holds up
-//! only the requests that wait for the same database.
+//! Each guest connection is its own SQLite connection (WAL, a busy
+//! timeout, no ATTACH). Statements run on tokio's blocking pool, never on
+//! the async workers, at most [`MAX_RUNNING`] at a time across the
+//! process; a statement whose request is dropped is interrupted, and a
+//! result over [`MAX_RESULT_BYTES`] is an error.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rusqlite::Connection;
+use rusqlite::limits::Limit;
 use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::{Connection, InterruptHandle};
 use tokio::sync::Semaphore;
 
 /// Statements running at once, process-wide (each holds a blocking thread).
 pub const MAX_RUNNING: usize = 16;
+
+/// The most a statement's result may take in the host (Spin's bound on
+/// what the host buffers for a guest is the same).
+pub const MAX_RESULT_BYTES: usize = 128 << 20;
 
 /// How long a statement waits for another connection's write lock.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -49,12 +54,13 @@ pub enum SqlError {
     Io(String),
 }
 
-/// The process's databases, opened on first use and shared by every
-/// component and app generation.
+/// The process's databases: where their files are, and the bound on
+/// statements running at once. Each guest connection opens its own SQLite
+/// connection, as Spin does, so transactions and temporary tables stay
+/// the guest's.
 pub struct Databases {
     dir: PathBuf,
-    open: Mutex<HashMap<String, Arc<Mutex<Connection>>>>,
-    running: Semaphore,
+    running: Arc<Semaphore>,
 }
 
 impl Databases {
@@ -62,8 +68,7 @@ impl Databases {
     pub fn new(dir: &Path) -> Arc<Self> {
         Arc::new(Self {
             dir: dir.to_path_buf(),
-            open: Mutex::new(HashMap::new()),
-            running: Semaphore::new(MAX_RUNNING),
+            running: Arc::new(Semaphore::new(MAX_RUNNING)),
         })
     }
 
@@ -72,24 +77,18 @@ impl Databases {
         (label == "default").then(|| self.dir.join("sqlite_db.db"))
     }
 
-    fn connection(&self, label: &str) -> Result<Arc<Mutex<Connection>>, SqlError> {
+    fn connect(&self, label: &str) -> Result<Connection, SqlError> {
         let path = self.path(label).ok_or(SqlError::NoSuchDatabase)?;
-        let mut open = self
-            .open
-            .lock()
-            .map_err(|_| SqlError::Io("the database registry is unavailable".into()))?;
-        if let Some(conn) = open.get(label) {
-            return Ok(conn.clone());
-        }
         let io = |e: &dyn std::fmt::Display| SqlError::Io(format!("{}: {e}", path.display()));
         std::fs::create_dir_all(&self.dir).map_err(|e| io(&e))?;
         let conn = Connection::open(&path).map_err(|e| io(&e))?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| io(&e))?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(|e| io(&e))?;
-        tracing::info!(database = %label, path = %path.display(), "SQLite database open");
-        let conn = Arc::new(Mutex::new(conn));
-        open.insert(label.to_owned(), conn.clone());
+        // No ATTACH (nor VACUUM INTO, which attaches): a guest reaches its
+        // database and no other file of the host.
+        conn.set_limit(Limit::SQLITE_LIMIT_ATTACHED, 0)
+            .map_err(|e| io(&e))?;
         Ok(conn)
     }
 }
@@ -101,23 +100,13 @@ pub struct SqliteAccess {
     pub labels: Arc<Vec<String>>,
 }
 
-/// An open database, behind a guest's connection handle.
+/// A guest's open connection (clones share it).
 #[derive(Clone)]
 pub struct SqliteConnection {
     label: String,
     conn: Arc<Mutex<Connection>>,
-    databases: Arc<Databases>,
-    /// What this handle's own statements did (the connection is shared).
-    stats: Arc<Mutex<Stats>>,
-}
-
-/// `last-insert-rowid` and `changes` as one handle sees them.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct Stats {
-    /// The rowid of this handle's most recent INSERT, or 0.
-    pub last_insert_rowid: i64,
-    /// Rows changed by this handle's most recent INSERT, UPDATE or DELETE.
-    pub changes: u64,
+    interrupt: Arc<InterruptHandle>,
+    running: Arc<Semaphore>,
 }
 
 impl SqliteAccess {
@@ -129,12 +118,25 @@ impl SqliteAccess {
         if !self.labels.iter().any(|l| l == label) {
             return Err(SqlError::AccessDenied);
         }
+        let conn = databases.connect(label)?;
         Ok(SqliteConnection {
             label: label.to_owned(),
-            conn: databases.connection(label)?,
-            databases: databases.clone(),
-            stats: Arc::default(),
+            interrupt: Arc::new(conn.get_interrupt_handle()),
+            conn: Arc::new(Mutex::new(conn)),
+            running: databases.running.clone(),
         })
+    }
+}
+
+/// Interrupts the statement it guards unless disarmed: when a request is
+/// dropped (its client gone, its deadline passed), so is its statement.
+struct InterruptOnDrop(Option<Arc<InterruptHandle>>);
+
+impl Drop for InterruptOnDrop {
+    fn drop(&mut self) {
+        if let Some(handle) = self.0.take() {
+            handle.interrupt();
+        }
     }
 }
 
@@ -143,59 +145,58 @@ impl SqliteConnection {
         &self.label
     }
 
-    pub fn stats(&self) -> Stats {
-        self.stats.lock().map(|s| *s).unwrap_or_default()
+    /// The connection, for the quick calls that need no blocking thread.
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Connection>, SqlError> {
+        self.conn
+            .lock()
+            .map_err(|_| SqlError::Io("the database connection is unavailable".into()))
     }
 
-    /// Runs `statement` with `parameters` off the async workers.
+    /// The rowid of this connection's most recent INSERT, or 0.
+    pub fn last_insert_rowid(&self) -> i64 {
+        self.lock().map_or(0, |c| c.last_insert_rowid())
+    }
+
+    /// Rows changed by this connection's most recent INSERT, UPDATE or DELETE.
+    pub fn changes(&self) -> u64 {
+        self.lock().map_or(0, |c| c.changes())
+    }
+
+    /// Runs `statement` with `parameters` on the blocking pool; a result of
+    /// more than [`MAX_RESULT_BYTES`] is an error.
     pub async fn execute(
         &self,
         statement: String,
         parameters: Vec<Value>,
     ) -> Result<Rows, SqlError> {
-        let _permit = self
-            .databases
+        let permit = self
             .running
-            .acquire()
+            .clone()
+            .acquire_owned()
             .await
             .map_err(|_| SqlError::Io("the database is shutting down".into()))?;
-        let (conn, stats) = (self.conn.clone(), self.stats.clone());
-        tokio::task::spawn_blocking(move || {
+        let conn = self.conn.clone();
+        let mut guard = InterruptOnDrop(Some(self.interrupt.clone()));
+        let rows = tokio::task::spawn_blocking(move || {
+            // Held by the thread: a dropped request does not free its slot
+            // before its statement has stopped.
+            let _permit = permit;
             let conn = conn
                 .lock()
                 .map_err(|_| SqlError::Io("the database connection is unavailable".into()))?;
-            let (rows, write) =
-                run(&conn, &statement, &parameters).map_err(|e| SqlError::Io(e.to_string()))?;
-            if let (Some(write), Ok(mut stats)) = (write, stats.lock()) {
-                stats.changes = write.changes;
-                if let Some(rowid) = write.inserted {
-                    stats.last_insert_rowid = rowid;
-                }
-            }
-            Ok(rows)
+            run(&conn, &statement, &parameters)
         })
         .await
-        .map_err(|e| SqlError::Io(format!("the statement did not finish: {e}")))?
+        .map_err(|e| SqlError::Io(format!("the statement did not finish: {e}")))?;
+        guard.0 = None;
+        rows
     }
 }
 
-/// What a writing statement did.
-struct Write {
-    changes: u64,
-    /// The new rowid, if it inserted a row.
-    inserted: Option<i64>,
-}
-
-/// Runs one statement on the (locked) connection: its rows, and what it
-/// wrote if it is not read-only.
-fn run(
-    conn: &Connection,
-    statement: &str,
-    parameters: &[Value],
-) -> rusqlite::Result<(Rows, Option<Write>)> {
-    let rowid_before = conn.last_insert_rowid();
-    let mut stmt = conn.prepare_cached(statement)?;
-    let writes = !stmt.readonly();
+/// Runs one statement on the (locked) connection.
+fn run(conn: &Connection, statement: &str, parameters: &[Value]) -> Result<Rows, SqlError> {
+    let sql = |e: rusqlite::Error| SqlError::Io(e.to_string());
+    let mut stmt = conn.prepare_cached(statement).map_err(sql)?;
     let columns: Vec<String> = stmt.column_names().into_iter().map(str::to_owned).collect();
     let params = rusqlite::params_from_iter(parameters.iter().map(|v| match v {
         Value::Integer(i) => ToSqlOutput::Borrowed(ValueRef::Integer(*i)),
@@ -204,29 +205,32 @@ fn run(
         Value::Blob(b) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
         Value::Null => ToSqlOutput::Borrowed(ValueRef::Null),
     }));
-    let width = columns.len();
-    let rows = stmt
-        .query_map(params, |row| {
-            (0..width)
-                .map(|i| {
-                    Ok(match row.get_ref(i)? {
-                        ValueRef::Integer(i) => Value::Integer(i),
-                        ValueRef::Real(f) => Value::Real(f),
-                        ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
-                        ValueRef::Blob(b) => Value::Blob(b.to_vec()),
-                        ValueRef::Null => Value::Null,
-                    })
-                })
-                .collect()
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    drop(stmt);
-    let write = writes.then(|| {
-        let rowid = conn.last_insert_rowid();
-        Write {
-            changes: conn.changes(),
-            inserted: (rowid != rowid_before).then_some(rowid),
+    let mut rows = stmt.query(params).map_err(sql)?;
+    let (mut out, mut bytes) = (Vec::new(), 0usize);
+    while let Some(row) = rows.next().map_err(sql)? {
+        let mut values = Vec::with_capacity(columns.len());
+        for i in 0..columns.len() {
+            let value = match row.get_ref(i).map_err(sql)? {
+                ValueRef::Integer(i) => Value::Integer(i),
+                ValueRef::Real(f) => Value::Real(f),
+                ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
+                ValueRef::Blob(b) => Value::Blob(b.to_vec()),
+                ValueRef::Null => Value::Null,
+            };
+            bytes += match &value {
+                Value::Text(t) => t.len(),
+                Value::Blob(b) => b.len(),
+                _ => 0,
+            } + 16;
+            values.push(value);
         }
-    });
-    Ok((Rows { columns, rows }, write))
+        if bytes > MAX_RESULT_BYTES {
+            return Err(SqlError::Io(format!(
+                "the result is larger than {} MiB; select fewer rows or columns (LIMIT)",
+                MAX_RESULT_BYTES >> 20
+            )));
+        }
+        out.push(values);
+    }
+    Ok(Rows { columns, rows: out })
 }

@@ -89,12 +89,11 @@ impl HostState {
 
     fn last_insert_rowid_of(&self, handle: &Resource<SqliteConnection>) -> i64 {
         self.sqlite_connection(handle)
-            .map_or(0, |c| c.stats().last_insert_rowid)
+            .map_or(0, |c| c.last_insert_rowid())
     }
 
     fn changes_of(&self, handle: &Resource<SqliteConnection>) -> u64 {
-        self.sqlite_connection(handle)
-            .map_or(0, |c| c.stats().changes)
+        self.sqlite_connection(handle).map_or(0, |c| c.changes())
     }
 
     /// The open database behind a guest's handle.

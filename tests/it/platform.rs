@@ -186,6 +186,28 @@ fn sqlite_default_database_persists_and_only_declared_databases_open() {
     sql(&daemon, "secret", "SELECT 1").assert_guest_error("AccessDenied");
     daemon.wait_for_log("SQLite database not in sqlite_databases; access denied");
     assert!(state.path().join("sqlite_db.db").is_file());
+
+    // Each guest connection is its own: a transaction one request leaves
+    // open is rolled back with its connection, not inherited by the next.
+    assert_eq!(sql(&daemon, "default", "BEGIN").status, 200);
+    assert_eq!(sql(&daemon, "default", "BEGIN").status, 200);
+    // No other file of the host is reachable.
+    let outside = state.path().join("outside.db");
+    for statement in [
+        format!("ATTACH '{}' AS x", outside.display()),
+        format!("VACUUM INTO '{}'", outside.display()),
+    ] {
+        sql(&daemon, "default", &statement).assert_guest_error("Io(");
+    }
+    assert!(!outside.exists());
+    // A result too large for the host is an error, not a host allocation.
+    sql(
+        &daemon,
+        "default",
+        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 200) \
+         SELECT randomblob(1000000) FROM c",
+    )
+    .assert_guest_error("larger than 128 MiB");
     drop(daemon);
 
     // The data is on disk: a new process reads it.
