@@ -2,7 +2,7 @@
 //! (`inherit_configuration`), as Spin's `spin-capabilities` groups it: each
 //! configuration key stands for the host interfaces it governs. A
 //! dependency's import of an interface whose key it does not inherit is
-//! renamed `denied-<interface>` in the composition, so it can never reach
+//! renamed `denied-<part>-<interface>` in the composition, so it can never reach
 //! the host's implementation (which serves the component with the
 //! component's configuration); the executor links those names to functions
 //! that trap with [`trap_message`].
@@ -77,22 +77,50 @@ pub enum Inherit {
 }
 
 impl Inherit {
-    /// The name to import `import` under in the composition: itself when
-    /// it is inherited (or governed by no key), else its denied name.
-    pub fn import_name(&self, import: &str) -> Option<String> {
+    /// The name the part `part` (a lowercase kebab label such as `dep-a`)
+    /// imports `import` under in the composition: `None` when it is
+    /// inherited (or governed by no key), else its denied name,
+    /// `denied-<part>-<import>`. Each part gets its own, because each
+    /// imports only the functions it uses, and one name has one type.
+    pub fn import_name(&self, import: &str, part: &str) -> Option<String> {
         let key = capability_of(import)?;
         match self {
             Inherit::All => None,
             Inherit::Only(keys) if keys.iter().any(|k| k == key) => None,
-            Inherit::Only(_) => Some(format!("{DENIED}{import}")),
+            Inherit::Only(_) => Some(format!("{DENIED}{part}-{import}")),
         }
     }
 }
 
-/// For a denied import name (`denied-wasi:cli/environment@0.2.6`), the
-/// interface it stands for and the message its functions trap with.
+/// The interface a denied import name stands for
+/// (`denied-dep-a-wasi:cli/environment@0.2.6` → `wasi:cli/environment@0.2.6`;
+/// the governed namespaces have no `-`).
+fn original(import: &str) -> Option<&str> {
+    let rest = import.strip_prefix(DENIED)?;
+    let colon = rest.find(':')?;
+    let start = rest[..colon].rfind('-')? + 1;
+    Some(&rest[start..])
+}
+
+/// A label for the `index`th part of a kind (`a`, `b`, … `z`, `ba`, …):
+/// letters only, so that it is a valid word of an import name.
+pub fn label(index: usize) -> String {
+    let mut n = index;
+    let mut out = Vec::new();
+    loop {
+        out.push(b'a' + (n % 26) as u8);
+        n /= 26;
+        if n == 0 {
+            break;
+        }
+    }
+    out.reverse();
+    String::from_utf8(out).expect("ASCII letters")
+}
+
+/// For a denied import name, the message its functions trap with.
 pub fn trap_message(import: &str, function: &str) -> Option<String> {
-    let original = import.strip_prefix(DENIED)?;
+    let original = original(import)?;
     let key = capability_of(original)?;
     Some(format!(
         "a dependency of this component called `{function}` of `{original}`, but does not \
@@ -110,31 +138,39 @@ mod tests {
     fn only_governed_imports_are_denied() {
         let none = Inherit::Only(vec![]);
         assert_eq!(
-            none.import_name("wasi:cli/environment@0.2.6").as_deref(),
-            Some("denied-wasi:cli/environment@0.2.6")
+            none.import_name("wasi:cli/environment@0.2.6", "dep-a")
+                .as_deref(),
+            Some("denied-dep-a-wasi:cli/environment@0.2.6")
         );
-        assert_eq!(none.import_name("wasi:io/streams@0.2.6"), None);
-        assert_eq!(none.import_name("wasi:cli/stdout@0.2.6"), None);
+        assert_eq!(none.import_name("wasi:io/streams@0.2.6", "dep-a"), None);
+        assert_eq!(none.import_name("wasi:cli/stdout@0.2.6", "dep-a"), None);
         let env = Inherit::Only(vec!["environment".into()]);
-        assert_eq!(env.import_name("wasi:cli/environment@0.3.0"), None);
+        assert_eq!(env.import_name("wasi:cli/environment@0.3.0", "mw-b"), None);
         assert!(
-            env.import_name("wasi:http/outgoing-handler@0.2.0")
+            env.import_name("wasi:http/outgoing-handler@0.2.0", "mw-b")
                 .is_some()
         );
+        let all = Inherit::All;
         assert_eq!(
-            Inherit::All.import_name("fermyon:spin/key-value@2.0.0"),
+            all.import_name("fermyon:spin/key-value@2.0.0", "dep-a"),
             None
+        );
+        assert_eq!(
+            (label(0), label(25), label(26)),
+            ("a".into(), "z".into(), "ba".into())
         );
     }
 
     #[test]
     fn trap_message_names_the_key() {
-        let msg = trap_message("denied-wasi:filesystem/preopens@0.2.6", "get-directories").unwrap();
+        let denied = "denied-mw-c-wasi:filesystem/preopens@0.2.6";
+        let msg = trap_message(denied, "get-directories").unwrap();
         assert!(
             msg.contains("`files`") && msg.contains("get-directories"),
             "{msg}"
         );
         assert_eq!(trap_message("wasi:filesystem/preopens@0.2.6", "x"), None);
-        assert_eq!(trap_message("denied-foo:bar/baz", "x"), None);
+        assert_eq!(trap_message("denied-dep-a-foo:bar/baz", "x"), None);
+        assert_eq!(trap_message("denied-wasi:cli/environment@0.2.6", "x"), None);
     }
 }

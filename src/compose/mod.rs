@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use anyhow::{Context, Result, bail};
 use wac_graph::types::{ItemKind, Package, SubtypeChecker, WorldId};
-use wac_graph::{CompositionGraph, EncodeOptions, ImportError, NodeId};
+use wac_graph::{CompositionGraph, EncodeOptions, NodeId};
 
 use deny::Inherit;
 use names::Name;
@@ -152,7 +152,7 @@ pub fn middleware(handler: &[u8], layers: Vec<Part>) -> Result<Vec<u8>> {
     };
     let mut upstream = graph.alias_instance_export(node, &export)?;
     for (index, layer) in layers.iter().enumerate().rev() {
-        let name = format!("middleware{index}");
+        let name = format!("mw-{}", deny::label(index));
         let (world, node) =
             instantiate(&mut graph, &name, layer.bytes.clone(), Some(&layer.inherit))
                 .with_context(|| format!("`{}`", layer.label))?;
@@ -182,8 +182,9 @@ pub fn middleware(handler: &[u8], layers: Vec<Part>) -> Result<Vec<u8>> {
     encode(&graph)
 }
 
-/// Registers and instantiates a component; with `inherit`, its imports
-/// of configuration it does not inherit are renamed (see [`deny`]).
+/// Registers and instantiates a component as package `name` (a kebab
+/// label); with `inherit`, its imports of configuration it does not
+/// inherit are renamed after it (see [`deny`]).
 fn instantiate(
     graph: &mut CompositionGraph,
     name: &str,
@@ -203,7 +204,7 @@ fn instantiate(
         .map(|(name, kind)| (name.clone(), *kind))
         .collect();
     for (import, kind) in imports {
-        let Some(denied) = inherit.import_name(&import) else {
+        let Some(denied) = inherit.import_name(&import, name) else {
             continue;
         };
         // wac imports an interface once, by its id: the denied one needs
@@ -216,11 +217,7 @@ fn instantiate(
             }
             other => other,
         };
-        let denied = match graph.import(denied, kind) {
-            Ok(node) => node,
-            Err(ImportError::ImportAlreadyExists { node, .. }) => node,
-            Err(e) => return Err(e.into()),
-        };
+        let denied = graph.import(denied, kind)?;
         graph.set_instantiation_argument(node, &import, denied)?;
     }
     Ok((world, node))

@@ -156,7 +156,10 @@ impl Name {
             return false;
         };
         let compatible = |x: &Version, y: &Version| {
-            if x.major > 0 || y.major > 0 {
+            if !x.pre.is_empty() || !y.pre.is_empty() {
+                // A prerelease is compatible only with itself.
+                x == y
+            } else if x.major > 0 || y.major > 0 {
                 x.major == y.major
             } else if x.minor > 0 || y.minor > 0 {
                 x.minor == y.minor
@@ -238,6 +241,9 @@ mod tests {
         assert!(overlaps("foo:bar", "foo:bar/baz"));
         assert!(overlaps("foo:bar@1.0.0", "foo:bar@1.2.0"));
         assert!(!overlaps("foo:bar@1.0.0", "foo:bar@2.0.0"));
+        assert!(!overlaps("foo:bar@0.3.0-rc-1", "foo:bar@0.3.0-rc-2"));
+        assert!(!overlaps("foo:bar@1.0.0-rc", "foo:bar@1.0.0"));
+        assert!(overlaps("foo:bar@1.0.0-rc", "foo:bar@1.0.0-rc"));
         assert!(!overlaps("foo:bar/a", "foo:bar/b"));
         assert!(!overlaps("foo:bar", "foo:baz"));
         assert!(!overlaps("my-lib", "my-lib"));

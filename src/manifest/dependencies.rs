@@ -211,13 +211,15 @@ fn inherit(t: &Tbl<'_>) -> Result<Inherit> {
                 .enumerate()
             {
                 if !known.contains(&key) {
-                    return Err(t.doc.err(
-                        Some(&span),
-                        format!(
-                            "`{path}[{i}]`: unknown configuration {key:?}; inheritable are: {}",
-                            known.join(", ")
-                        ),
-                    ));
+                    // Spin ignores an unknown key; so does wasi-httpd, aloud.
+                    tracing::warn!(
+                        "{}: line {}: `{path}[{i}]`: unknown configuration {key:?} is \
+                         ignored; inheritable are: {}",
+                        t.doc.file.display(),
+                        t.doc.line(&span),
+                        known.join(", ")
+                    );
+                    continue;
                 }
                 keys.push(key.to_owned());
             }

@@ -108,13 +108,6 @@ fn invalid_dependencies_are_errors_with_fixes() {
             ],
         ),
         (
-            "\"a:b/c\" = { path = \"lib.wasm\", inherit_configuration = [\"network\"] }",
-            &[
-                "unknown configuration \"network\"",
-                "allowed_outbound_hosts",
-            ],
-        ),
-        (
             "\"a:b/c\" = { component = \"nope\" }",
             &["refers to component \"nope\", which does not exist"],
         ),
@@ -123,6 +116,19 @@ fn invalid_dependencies_are_errors_with_fixes() {
         assert_has(&e, &["spin.toml"]);
         assert_has(&e, needles);
     }
+}
+
+#[test]
+fn unknown_inherited_keys_are_ignored_as_spin_ignores_them() {
+    let t = TempApp::new();
+    t.file("app.wasm", "").file("lib.wasm", "");
+    t.manifest(&manifest(&format!(
+        "{USER}[component.user.dependencies]\n\"a:b/c\" = {{ path = \"lib.wasm\", inherit_configuration = [\"network\", \"files\"] }}\n"
+    )));
+    assert_eq!(
+        t.load().components["user"].dependencies[0].inherit,
+        Inherit::Only(vec!["files".into()])
+    );
 }
 
 #[test]
