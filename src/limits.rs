@@ -165,6 +165,13 @@ impl Reservation {
         self.held += bytes;
         Ok(())
     }
+
+    /// Gives back everything held so far (the holder keeps the reservation,
+    /// empty).
+    pub fn release(&mut self) {
+        self.budget.used.fetch_sub(self.held, Ordering::AcqRel);
+        self.held = 0;
+    }
 }
 
 impl Drop for Reservation {

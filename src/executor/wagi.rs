@@ -147,7 +147,7 @@ impl WagiExecutor {
             return Err(GuestError::Busy);
         }
         run?;
-        Ok(cgi_response(&stdout.contents(), &component))
+        Ok(cgi_response(&stdout.take(), &component))
     }
 }
 

@@ -42,8 +42,14 @@ impl WagiStdout {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    pub fn contents(&self) -> Bytes {
-        Bytes::copy_from_slice(&self.buffer().bytes)
+    /// Takes what the program wrote, and gives its share of the budget
+    /// back now: before the response goes out, so that a client sending its
+    /// next request once it has this response finds the budget free (the
+    /// store holding a clone of the pipe may be dropped later).
+    pub fn take(&self) -> Bytes {
+        let mut buffer = self.buffer();
+        buffer.reservation.release();
+        buffer.bytes.split().freeze()
     }
 
     /// Whether a write failed for want of buffer budget.
