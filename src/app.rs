@@ -200,29 +200,14 @@ impl Loader {
                 Handler::Static(response) => (Target::Static(response.clone()), None),
                 Handler::Component(id) => {
                     let spec = &app.components[id];
-                    let wagi = match &trigger.executor {
-                        Some(Executor::Wagi(spec)) => Some(spec),
-                        _ => None,
-                    };
-                    // One component may serve an HTTP trigger and WAGI ones
-                    // with different argv.
-                    let mut key = match wagi {
-                        Some(wagi) => format!("{id}#wagi#{}", wagi.argv),
-                        None => id.clone(),
-                    };
-                    // And with different middleware.
-                    for layer in &trigger.middleware {
-                        key.push_str(&format!("#mw#{layer:?}"));
-                    }
+                    let key = component_key(id, trigger);
                     let component = match compiled.get(&key) {
                         Some(component) => component.clone(),
                         None => {
                             let component = Arc::new(
                                 self.load_component(
                                     spec,
-                                    (&trigger.id, &trigger.middleware),
-                                    &key,
-                                    wagi,
+                                    trigger,
                                     &variables,
                                     &app.base_dir,
                                     &staging,
@@ -278,20 +263,21 @@ impl Loader {
         Ok(self.kv.get_or_init(|| db).clone())
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// Loads `spec` as `trigger` serves it (WAGI or not, behind its
+    /// middleware).
     fn load_component(
         &self,
         spec: &manifest::Component,
-        (trigger_id, middleware): (&str, &[manifest::Dependency]),
-        cache_key: &str,
-        wagi: Option<&manifest::WagiExecutor>,
+        trigger: &manifest::HttpTrigger,
         variables: &Resolved,
         base_dir: &Path,
         staging: &Path,
         fresh_cache: &mut ReloadCache,
     ) -> Result<LoadedComponent> {
         let key = format!("component.{}.source", spec.id);
-        let inputs = Inputs::read(spec, trigger_id, middleware)?;
+        let cache_key = &component_key(&spec.id, trigger);
+        let middleware = &trigger.middleware;
+        let inputs = Inputs::read(spec, &trigger.id, middleware)?;
         let fingerprint = inputs.fingerprint();
         let started = std::time::Instant::now();
         let cached = self.cache.lock().ok().and_then(|cache| {
@@ -417,7 +403,7 @@ impl Loader {
                 stores: Stores { kv, sqlite },
                 metrics: self.metrics.component(&spec.id),
             },
-            wagi,
+            wagi_of(trigger),
             &self.reuse,
         )
         .with_context(|| format!("component `{}` ({})", spec.id, spec.source.display()))?;
@@ -467,6 +453,28 @@ impl LoadedApp {
         ids.sort_unstable();
         ids.dedup();
         ids.len()
+    }
+}
+
+/// What one loaded component is: the component as `trigger` serves it. One
+/// component may serve an HTTP trigger and WAGI ones with different argv,
+/// and behind different middleware.
+fn component_key(id: &str, trigger: &manifest::HttpTrigger) -> String {
+    let mut key = match wagi_of(trigger) {
+        Some(wagi) => format!("{id}#wagi#{}", wagi.argv),
+        None => id.to_owned(),
+    };
+    for layer in &trigger.middleware {
+        key.push_str(&format!("#mw#{layer:?}"));
+    }
+    key
+}
+
+/// The trigger's WAGI settings, if it runs its component as WAGI.
+fn wagi_of(trigger: &manifest::HttpTrigger) -> Option<&manifest::WagiExecutor> {
+    match &trigger.executor {
+        Some(Executor::Wagi(spec)) => Some(spec),
+        _ => None,
     }
 }
 

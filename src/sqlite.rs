@@ -51,6 +51,8 @@ pub struct Rows {
 pub enum SqlError {
     NoSuchDatabase,
     AccessDenied,
+    /// The guest's handle names no open connection.
+    InvalidConnection,
     Io(String),
 }
 

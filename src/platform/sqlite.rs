@@ -18,6 +18,7 @@ macro_rules! conversions {
                 match e {
                     SqlError::NoSuchDatabase => $v::Error::NoSuchDatabase,
                     SqlError::AccessDenied => $v::Error::AccessDenied,
+                    SqlError::InvalidConnection => $v::Error::InvalidConnection,
                     SqlError::Io(why) => $v::Error::Io(why),
                 }
             }
@@ -97,32 +98,27 @@ impl HostState {
     }
 
     /// The open database behind a guest's handle.
-    fn sqlite_connection(&self, handle: &Resource<SqliteConnection>) -> Option<SqliteConnection> {
-        self.table.get(handle).ok().cloned()
+    fn sqlite_connection(
+        &self,
+        handle: &Resource<SqliteConnection>,
+    ) -> Result<SqliteConnection, SqlError> {
+        self.table
+            .get(handle)
+            .cloned()
+            .map_err(|_| SqlError::InvalidConnection)
     }
 }
 
-/// Runs a statement on the connection behind `conn` (`None`: a bad handle).
+/// Runs a statement on the connection behind a guest's handle.
 async fn execute(
-    conn: Option<SqliteConnection>,
+    conn: Result<SqliteConnection, SqlError>,
     statement: String,
     parameters: Vec<Value>,
-) -> Result<Rows, Option<SqlError>> {
-    let conn = conn.ok_or(None)?;
-    conn.execute(statement, parameters).await.map_err(|e| {
+) -> Result<Rows, SqlError> {
+    let conn = conn?;
+    conn.execute(statement, parameters).await.inspect_err(|e| {
         tracing::debug!(database = %conn.label(), "SQLite statement failed: {e:?}");
-        Some(e)
     })
-}
-
-/// A statement's error as version `$v` reports it.
-macro_rules! statement_error {
-    ($v:ident, $e:expr) => {
-        match $e {
-            Some(e) => $v::Error::from(e),
-            None => $v::Error::InvalidConnection,
-        }
-    };
 }
 
 impl v2::Host for HostState {}
@@ -143,7 +139,7 @@ impl v2::HostConnection for HostState {
         execute(conn, statement, parameters)
             .await
             .map(Into::into)
-            .map_err(|e| statement_error!(v2, e))
+            .map_err(Into::into)
     }
 
     fn drop(&mut self, connection: Resource<SqliteConnection>) -> wasmtime::Result<()> {
@@ -170,7 +166,7 @@ impl v3::HostConnection for HostState {
         execute(conn, statement, parameters)
             .await
             .map(Into::into)
-            .map_err(|e| statement_error!(v3, e))
+            .map_err(Into::into)
     }
 
     fn last_insert_rowid(&mut self, connection: Resource<SqliteConnection>) -> i64 {
@@ -216,7 +212,7 @@ impl<U> v3::HostConnectionWithStore<U> for Platform {
         let parameters = parameters.into_iter().map(Into::into).collect();
         let rows = match execute(conn, statement, parameters).await {
             Ok(rows) => rows,
-            Err(e) => return Ok(Err(statement_error!(v3, e))),
+            Err(e) => return Ok(Err(e.into())),
         };
         accessor.with(|mut access| {
             let values: Vec<v3::RowResult> = rows.rows.into_iter().map(Into::into).collect();
