@@ -141,13 +141,17 @@ impl WagiExecutor {
             }
         })
         .await;
+        // The output's share of the budget comes back now, whatever the
+        // outcome: the store's clone of the pipe may be dropped after the
+        // client has its answer (a 503 included) and sends its next request.
+        let output = stdout.take();
         // A write refused for want of budget fails the request, whatever
         // the program did after it.
         if stdout.budget_spent() {
             return Err(GuestError::Busy);
         }
         run?;
-        Ok(cgi_response(&stdout.take(), &component))
+        Ok(cgi_response(&output, &component))
     }
 }
 
