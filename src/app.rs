@@ -14,16 +14,14 @@ use wasmtime::component::{Component, Linker};
 
 use crate::compile_cache::{CompileCache, Outcome};
 use crate::compose::inputs::Inputs;
+use crate::data::{self, kv::Backends, runtime_config::RuntimeConfig};
 use crate::executor::{ComponentSetup, LoadedComponent, ReuseLimits};
 use crate::host::HostState;
-use crate::host::Stores;
-use crate::kv::{KvAccess, KvDb};
 use crate::manifest::{self, Executor, Handler, RouteSpec, StaticResponse};
 use crate::metrics::{self, CacheLookup, Metrics, RouteMetrics};
 use crate::mounts;
 use crate::outbound_hosts::AllowedHosts;
 use crate::router::{ParsedRoute, RouteWarning, Router};
-use crate::sqlite::{Databases, SqliteAccess};
 use crate::variables::{self, Providers, Resolved, VariableSpec};
 use crate::wasi_rc::p3_candidate;
 
@@ -72,10 +70,21 @@ pub struct LoadOptions {
     pub env: Vec<(String, String)>,
     /// `--state-dir`: where key-value data lives.
     pub state_dir: Option<PathBuf>,
+    /// `--runtime-config-file`: where stores and databases live, read at
+    /// every load.
+    pub runtime_config: Option<PathBuf>,
     /// `--key-value`: keys set in the `default` store at the first load.
     pub key_values: Vec<(String, String)>,
     /// Compiled components kept on disk between processes (`None`: off).
     pub compile_cache: Option<CompileCache>,
+}
+
+/// The directories a component's files come from and are staged in.
+#[derive(Clone, Copy)]
+struct Dirs<'a> {
+    /// The manifest's directory.
+    base: &'a Path,
+    staging: &'a Path,
 }
 
 /// A trigger's component key (id, WAGI argv, middleware) → the
@@ -94,10 +103,10 @@ pub struct Loader {
     reuse: ReuseLimits,
     /// `--env`, `--state-dir` and `--key-value`.
     options: LoadOptions,
-    /// The key-value database, opened by the first load that needs it.
-    kv: std::sync::OnceLock<Arc<KvDb>>,
-    /// The SQLite databases, set up by the first load that needs them.
-    sqlite: std::sync::OnceLock<Arc<Databases>>,
+    /// The open key-value backends, kept across loads.
+    kv: Mutex<Backends>,
+    /// Whether `--key-value` has been applied (at the first load).
+    seeded: AtomicBool,
     /// Compiled components of the last load.
     cache: Mutex<ReloadCache>,
     /// Where routes and components get their counters.
@@ -121,8 +130,8 @@ impl Loader {
             providers,
             reuse,
             options,
-            kv: std::sync::OnceLock::new(),
-            sqlite: std::sync::OnceLock::new(),
+            kv: Mutex::new(Backends::default()),
+            seeded: AtomicBool::new(false),
             cache: Mutex::new(HashMap::new()),
             metrics,
         })
@@ -138,6 +147,24 @@ impl Loader {
     pub fn load(&self, progress: &dyn Fn(&str)) -> Result<LoadedApp> {
         let app = manifest::load(&self.manifest)?;
         let manifest_path = app.manifest_path.clone();
+        let runtime_config = match &self.options.runtime_config {
+            Some(path) => RuntimeConfig::load(path)?,
+            None => RuntimeConfig::default(),
+        };
+        let mut backends = self
+            .kv
+            .lock()
+            .map_err(|_| anyhow::anyhow!("the key-value backends are unavailable"))?;
+        let mut data = data::Load::begin(
+            &mut backends,
+            &runtime_config,
+            self.options.state_dir.as_deref(),
+            &app.base_dir,
+        );
+        let seed = !self.options.key_values.is_empty() && !self.seeded.load(Ordering::Relaxed);
+        if seed {
+            data.seed(&self.options.key_values)?;
+        }
         let specs = app
             .variables
             .iter()
@@ -209,8 +236,11 @@ impl Loader {
                                     spec,
                                     trigger,
                                     &variables,
-                                    &app.base_dir,
-                                    &staging,
+                                    Dirs {
+                                        base: &app.base_dir,
+                                        staging: &staging,
+                                    },
+                                    &mut data,
                                     &mut fresh_cache,
                                 )
                                 .map_err(in_manifest)?,
@@ -240,6 +270,10 @@ impl Loader {
         if let Ok(mut cache) = self.cache.lock() {
             *cache = fresh_cache;
         }
+        data.commit();
+        if seed {
+            self.seeded.store(true, Ordering::Relaxed);
+        }
         Ok(LoadedApp {
             name: app.name,
             version: app.version,
@@ -250,19 +284,6 @@ impl Loader {
         })
     }
 
-    fn kv_db(&self, base_dir: &Path) -> Result<Arc<KvDb>> {
-        if let Some(db) = self.kv.get() {
-            return Ok(db.clone());
-        }
-        let dir = crate::kv::state_dir(self.options.state_dir.as_deref(), base_dir);
-        let db = KvDb::open(&dir)?;
-        if !self.options.key_values.is_empty() {
-            db.seed("default", &self.options.key_values)?;
-        }
-        tracing::info!(path = %db.path().display(), "key-value database ready");
-        Ok(self.kv.get_or_init(|| db).clone())
-    }
-
     /// Loads `spec` as `trigger` serves it (WAGI or not, behind its
     /// middleware).
     fn load_component(
@@ -270,8 +291,8 @@ impl Loader {
         spec: &manifest::Component,
         trigger: &manifest::HttpTrigger,
         variables: &Resolved,
-        base_dir: &Path,
-        staging: &Path,
+        dirs: Dirs<'_>,
+        data: &mut data::Load<'_>,
         fresh_cache: &mut ReloadCache,
     ) -> Result<LoadedComponent> {
         let key = format!("component.{}.source", spec.id);
@@ -345,7 +366,7 @@ impl Loader {
                 }
             }
         };
-        let files = mounts::prepare(&spec.id, &spec.files, base_dir, staging)
+        let files = mounts::prepare(&spec.id, &spec.files, dirs.base, dirs.staging)
             .with_context(|| format!("`component.{}.files`", spec.id))?;
         let mut environment: Vec<(String, String)> = spec
             .environment
@@ -375,21 +396,9 @@ impl Loader {
                 Ok((name.clone(), value))
             })
             .collect::<Result<std::collections::BTreeMap<_, _>>>()?;
-        let kv = KvAccess {
-            db: if spec.key_value_stores.is_empty() {
-                None
-            } else {
-                Some(self.kv_db(base_dir)?)
-            },
-            labels: Arc::new(spec.key_value_stores.clone()),
-        };
-        let sqlite = SqliteAccess {
-            databases: (!spec.sqlite_databases.is_empty()).then(|| {
-                let dir = crate::kv::state_dir(self.options.state_dir.as_deref(), base_dir);
-                self.sqlite.get_or_init(|| Databases::new(&dir)).clone()
-            }),
-            labels: Arc::new(spec.sqlite_databases.clone()),
-        };
+        let stores = data
+            .stores(&spec.id, &spec.key_value_stores, &spec.sqlite_databases)
+            .map_err(|e| e.context(format!("component `{}`", spec.id)))?;
         let loaded = LoadedComponent::new(
             &self.engine,
             &self.linker,
@@ -400,7 +409,7 @@ impl Loader {
                 files_root: files,
                 allowed,
                 variables: Arc::new(component_variables),
-                stores: Stores { kv, sqlite },
+                stores,
                 metrics: self.metrics.component(&spec.id),
             },
             wagi_of(trigger),

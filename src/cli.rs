@@ -68,6 +68,13 @@ pub struct AppArgs {
     #[arg(long, value_name = "DIR", env = "WASI_HTTPD_STATE_DIR")]
     pub state_dir: Option<PathBuf>,
 
+    /// A runtime configuration file, in Spin's format: where key-value
+    /// stores (`[key_value_store.<label>]`, type "spin" or "redis") and
+    /// SQLite databases (`[sqlite_database.<label>]`) live; re-read on
+    /// reload. As `spin up --runtime-config-file`.
+    #[arg(long, value_name = "FILE", env = "WASI_HTTPD_RUNTIME_CONFIG_FILE")]
+    pub runtime_config_file: Option<PathBuf>,
+
     /// Set a key in the `default` key-value store before serving
     /// (repeatable): `KEY=VALUE`, as `spin up --key-value`.
     #[arg(long = "key-value", value_name = "KEY=VALUE", value_parser = parse_key_value, env = "WASI_HTTPD_KEY_VALUE")]

@@ -80,6 +80,7 @@ pub async fn serve(args: ServeArgs, inherited: Option<Vec<Listener>>) -> Result<
     let options = crate::app::LoadOptions {
         env: args.app.env.clone(),
         state_dir: args.app.state_dir.clone(),
+        runtime_config: args.app.runtime_config_file.clone(),
         key_values: args.app.key_values.clone(),
         compile_cache: CompileCache::from_settings(args.app.cache_dir.clone(), args.app.no_cache),
     };

@@ -13,8 +13,8 @@
 //! - [`executor`]: the component call (one fresh instance per request, on
 //!   the guests' own runtime, tied to its request and its deadline) with
 //!   its store data from [`host`], guest output from [`guest_output`],
-//!   Spin's variables, key-value and SQLite interfaces from [`platform`],
-//!   [`kv`] and [`sqlite`],
+//!   Spin's variables, key-value and SQLite interfaces from [`platform`]
+//!   over the stores of [`data`] (placed by the runtime configuration),
 //!   and the 2023 release candidates of WASI 0.2 from [`wasi_rc`].
 //!
 //! Lifecycle: [`daemon`] loads, signals readiness and status through
@@ -40,12 +40,12 @@ pub mod componentize;
 pub mod compose;
 pub mod conn_io;
 pub mod daemon;
+pub mod data;
 pub mod engine;
 pub mod executor;
 pub mod guest_output;
 pub mod host;
 pub mod http;
-pub mod kv;
 pub mod limits;
 pub mod listen;
 pub mod logging;
@@ -60,7 +60,6 @@ pub mod route_table;
 pub mod router;
 pub mod server;
 pub mod smuggling;
-pub mod sqlite;
 pub mod state;
 pub mod systemd;
 pub mod tls;

@@ -112,6 +112,7 @@ fn check(args: &wasi_httpd::cli::AppArgs, fill_cache: bool) -> anyhow::Result<St
     let options = wasi_httpd::app::LoadOptions {
         env: args.env.clone(),
         state_dir: args.state_dir.clone(),
+        runtime_config: args.runtime_config_file.clone(),
         key_values: Vec::new(),
         compile_cache,
     };

@@ -41,12 +41,16 @@ mod p3;
 mod platform;
 #[path = "it/rc.rs"]
 mod rc;
+#[path = "it/redis.rs"]
+mod redis;
 #[path = "it/routing.rs"]
 mod routing;
 #[path = "it/sdk7.rs"]
 mod sdk7;
 #[path = "it/serve.rs"]
 mod serve;
+#[path = "it/servers.rs"]
+mod servers;
 #[path = "it/spin_compat.rs"]
 mod spin_compat;
 #[path = "it/systemd_e2e.rs"]

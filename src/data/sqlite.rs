@@ -1,26 +1,29 @@
-//! SQLite databases for `sqlite_databases`, as Spin serves them without a
-//! runtime configuration: the `default` database is `sqlite_db.db` in the
-//! state directory (see [`crate::kv::state_dir`]); any other label is
-//! `no-such-database`, and a label the component does not declare is
-//! `access-denied`.
+//! SQLite databases for `sqlite_databases`, as Spin serves them: the
+//! `default` database is `sqlite_db.db` in the state directory (see
+//! [`crate::data::state_dir`]) unless the runtime configuration says
+//! otherwise; any other label must be defined there
+//! (`[sqlite_database.<label>]`), or the app does not load. A label the
+//! component does not declare is `access-denied`.
 //!
 //! Each guest connection is its own SQLite connection (WAL, a busy
-//! timeout, no ATTACH). Statements run on tokio's blocking pool, never on
-//! the async workers, at most [`MAX_RUNNING`] at a time across the
-//! process; a statement whose request is dropped is interrupted, and a
-//! result over [`MAX_RESULT_BYTES`] is an error.
+//! timeout, no ATTACH unless the configuration allows it). Statements run
+//! on tokio's blocking pool, never on the async workers, within the
+//! process's bound ([`crate::data::blocking_slots`]); a statement whose
+//! request is dropped is interrupted, and a result over
+//! [`MAX_RESULT_BYTES`] is an error.
 
-use std::path::{Path, PathBuf};
+use std::collections::BTreeMap;
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use anyhow::{Result, bail};
 use rusqlite::limits::Limit;
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, InterruptHandle};
 use tokio::sync::Semaphore;
 
-/// Statements running at once, process-wide (each holds a blocking thread).
-pub const MAX_RUNNING: usize = 16;
+use crate::data::runtime_config::{RuntimeConfig, SqliteConfig};
 
 /// The most a statement's result may take in the host (Spin's bound on
 /// what the host buffers for a guest is the same).
@@ -56,41 +59,83 @@ pub enum SqlError {
     Io(String),
 }
 
-/// The process's databases: where their files are, and the bound on
-/// statements running at once. Each guest connection opens its own SQLite
-/// connection, as Spin does, so transactions and temporary tables stay
-/// the guest's.
+/// The databases of one load: each label's configuration, and the bound
+/// on statements running at once. Each guest connection opens its own
+/// SQLite connection, as Spin does, so transactions and temporary tables
+/// stay the guest's.
 pub struct Databases {
-    dir: PathBuf,
+    labels: BTreeMap<String, SqliteConfig>,
     running: Arc<Semaphore>,
 }
 
 impl Databases {
-    /// Databases in the state directory `dir` (created when first needed).
-    pub fn new(dir: &Path) -> Arc<Self> {
+    /// The labels `config` defines, and `default` in `state_dir` unless it
+    /// defines that too.
+    pub fn new(config: &RuntimeConfig, state_dir: &Path) -> Arc<Self> {
+        let mut labels = config.sqlite.clone();
+        labels
+            .entry("default".to_owned())
+            .or_insert_with(|| SqliteConfig {
+                path: Some(state_dir.join("sqlite_db.db")),
+                allow_attach_file: false,
+            });
         Arc::new(Self {
-            dir: dir.to_path_buf(),
-            running: Arc::new(Semaphore::new(MAX_RUNNING)),
+            labels,
+            running: crate::data::blocking_slots(),
         })
     }
 
-    /// The file of database `label`, if there is one.
-    pub fn path(&self, label: &str) -> Option<PathBuf> {
-        (label == "default").then(|| self.dir.join("sqlite_db.db"))
+    /// What component `component` may open: its declared `labels`, each
+    /// of which must be defined.
+    pub fn access(self: &Arc<Self>, component: &str, labels: &[String]) -> Result<SqliteAccess> {
+        for (i, label) in labels.iter().enumerate() {
+            if !self.labels.contains_key(label) {
+                bail!(
+                    "`component.{component}.sqlite_databases[{i}]`: the SQLite database {label:?} \
+                     is not defined: only `default` is there without configuration; define it \
+                     in a runtime configuration file (--runtime-config-file) as \
+                     [sqlite_database.{label}] with type = \"spin\" and a `path`, or fix the label"
+                );
+            }
+        }
+        Ok(SqliteAccess {
+            databases: (!labels.is_empty()).then(|| self.clone()),
+            labels: Arc::new(labels.to_vec()),
+        })
+    }
+
+    /// Where database `label` is, for logs.
+    pub fn describe(&self, label: &str) -> Option<String> {
+        self.labels.get(label).map(|c| match &c.path {
+            Some(path) => path.display().to_string(),
+            None => "in memory".to_owned(),
+        })
     }
 
     fn connect(&self, label: &str) -> Result<Connection, SqlError> {
-        let path = self.path(label).ok_or(SqlError::NoSuchDatabase)?;
-        let io = |e: &dyn std::fmt::Display| SqlError::Io(format!("{}: {e}", path.display()));
-        std::fs::create_dir_all(&self.dir).map_err(|e| io(&e))?;
-        let conn = Connection::open(&path).map_err(|e| io(&e))?;
+        let config = self.labels.get(label).ok_or(SqlError::NoSuchDatabase)?;
+        let shown = self.describe(label).unwrap_or_default();
+        let io = |e: &dyn std::fmt::Display| SqlError::Io(format!("{shown}: {e}"));
+        let conn = match &config.path {
+            Some(path) => {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(|e| io(&e))?;
+                }
+                Connection::open(path)
+            }
+            None => Connection::open_in_memory(),
+        }
+        .map_err(|e| io(&e))?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| io(&e))?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(|e| io(&e))?;
         // No ATTACH (nor VACUUM INTO, which attaches): a guest reaches its
-        // database and no other file of the host.
-        conn.set_limit(Limit::SQLITE_LIMIT_ATTACHED, 0)
-            .map_err(|e| io(&e))?;
+        // database and no other file of the host, unless the operator
+        // allowed it (Spin's `allow_attach_file`).
+        if !config.allow_attach_file {
+            conn.set_limit(Limit::SQLITE_LIMIT_ATTACHED, 0)
+                .map_err(|e| io(&e))?;
+        }
         Ok(conn)
     }
 }

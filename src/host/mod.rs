@@ -14,14 +14,14 @@ use wasmtime_wasi_http::{
     WasiHttpView,
 };
 
+use crate::data::kv::KvAccess;
+use crate::data::sqlite::SqliteAccess;
 use crate::executor::OutboundEnv;
 use crate::http::chain;
-use crate::kv::KvAccess;
 use crate::metrics::{ComponentMetrics, InstanceLive, OutboundResult};
 use crate::outbound_client;
 use crate::outbound_hosts::{AllowedHosts, chained_component, is_self_request};
 use crate::platform::ComponentVariables;
-use crate::sqlite::SqliteAccess;
 use memory::GuestLimits;
 
 /// Everything one guest instance owns while it serves one request.
@@ -41,12 +41,7 @@ pub struct HostState {
     _live: InstanceLive,
 }
 
-/// The component's stores: what its key-value and SQLite handles open.
-#[derive(Clone)]
-pub struct Stores {
-    pub kv: KvAccess,
-    pub sqlite: SqliteAccess,
-}
+pub use crate::data::Stores;
 
 impl HostState {
     pub fn new(

@@ -54,7 +54,7 @@ pub(super) fn check_kebab(id: &str) -> Result<(), String> {
 }
 
 /// A key-value store or SQLite database label: kebab-case or snake_case.
-pub(super) fn check_label(label: &str) -> Result<(), String> {
+pub(crate) fn check_label(label: &str) -> Result<(), String> {
     match check_kebab(label) {
         Ok(()) => Ok(()),
         Err(_) if check_id(label, '_', false).is_ok() => Ok(()),

@@ -30,7 +30,7 @@ use toml::de::{DeTable, DeValue};
 
 use doc::{Doc, Tbl};
 /// Spin's rule for variable names, also applied to the names guests ask for.
-pub(crate) use ids::{VARIABLE_HINT, check_variable_name};
+pub(crate) use ids::{VARIABLE_HINT, check_label, check_variable_name};
 
 /// A loaded and validated Spin application.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

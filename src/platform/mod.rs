@@ -6,7 +6,7 @@
 //! - key-value: `fermyon:spin/key-value@2.0.0`, `spin:key-value@3.0.0`
 //!   ([`key_value`]) and `wasi:keyvalue@0.2.0-draft2` ([`wasi_keyvalue`]);
 //! - SQLite: `fermyon:spin/sqlite@2.0.0` and `spin:sqlite@3.1.0` ([`sqlite`],
-//!   over [`crate::sqlite`]);
+//!   over [`crate::data::sqlite`]);
 //! - the old Spin SDK's outbound `fermyon:spin/http` ([`legacy_http`]).
 
 mod key_value;
@@ -34,13 +34,18 @@ pub(crate) mod bindings {
             "spin:sqlite/sqlite.[method]connection.execute-async": trappable,
             // Making the stream and future may fail (a full table): a trap.
             "spin:key-value/key-value.[method]store.get-keys": trappable,
+            // Key-value calls wait for SQLite's blocking pool or Redis.
+            "fermyon:spin/key-value": async,
+            "wasi:keyvalue/store": async,
+            "wasi:keyvalue/atomics": async,
+            "wasi:keyvalue/batch": async,
         },
         with: {
-            "fermyon:spin/key-value.store": crate::kv::KvStore,
-            "fermyon:spin/sqlite.connection": crate::sqlite::SqliteConnection,
-            "spin:sqlite/sqlite.connection": crate::sqlite::SqliteConnection,
-            "spin:key-value/key-value.store": crate::kv::KvStore,
-            "wasi:keyvalue/store.bucket": crate::kv::KvStore,
+            "fermyon:spin/key-value.store": crate::data::kv::KvStore,
+            "fermyon:spin/sqlite.connection": crate::data::sqlite::SqliteConnection,
+            "spin:sqlite/sqlite.connection": crate::data::sqlite::SqliteConnection,
+            "spin:key-value/key-value.store": crate::data::kv::KvStore,
+            "wasi:keyvalue/store.bucket": crate::data::kv::KvStore,
             "wasi:keyvalue/atomics.cas": super::wasi_keyvalue::Cas,
         },
     });

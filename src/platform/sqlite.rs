@@ -1,16 +1,16 @@
 //! `fermyon:spin/sqlite@2.0.0` (spin-sdk 2–5's `spin_sdk::sqlite`) and
 //! `spin:sqlite/sqlite@3.1.0` (spin-sdk 6 and later, sync and async
-//! functions) over [`crate::sqlite`]: a connection opens only a database
+//! functions) over [`crate::data::sqlite`]: a connection opens only a database
 //! the component declares, and its statements run off the async workers.
 
 use wasmtime::component::{Accessor, FutureReader, Resource, StreamReader};
 
 use super::{Platform, sqlite_v2 as v2, sqlite_v3 as v3};
+use crate::data::sqlite::{Rows, SqlError, SqliteConnection, Value};
 use crate::host::HostState;
-use crate::sqlite::{Rows, SqlError, SqliteConnection, Value};
 
 /// The conversions between one version's generated types and
-/// [`crate::sqlite`]'s (the two versions' types are identical but distinct).
+/// [`crate::data::sqlite`]'s (the two versions' types are identical but distinct).
 macro_rules! conversions {
     ($v:ident) => {
         impl From<SqlError> for $v::Error {

@@ -1,4 +1,4 @@
-//! `wasi:keyvalue@0.2.0-draft2` (store, atomics, batch) over [`crate::kv`],
+//! `wasi:keyvalue@0.2.0-draft2` (store, atomics, batch) over [`crate::data::kv`],
 //! as Spin serves it: a bucket is a declared key-value store; counters are
 //! 8 little-endian bytes; a compare-and-swap reads the value when it is
 //! made and swaps only if the value is unchanged.
@@ -6,8 +6,8 @@
 use wasmtime::component::Resource;
 
 use super::bindings::wasi::keyvalue::{atomics, batch, store};
+use crate::data::kv::KvStore;
 use crate::host::HostState;
-use crate::kv::{KvStore, OpenError};
 
 /// A `cas` handle: the store, the key, and the value read when it was made.
 pub struct Cas {
@@ -23,52 +23,56 @@ impl HostState {
 }
 
 impl store::Host for HostState {
-    fn open(&mut self, identifier: String) -> Result<Resource<KvStore>, store::Error> {
-        let bucket = self.open_kv(&identifier).map_err(|e| match e {
-            OpenError::NotDeclared => store::Error::AccessDenied,
-            OpenError::Unavailable(why) => store::Error::Other(why),
-        })?;
-        self.table
-            .push(bucket)
-            .map_err(|e| store::Error::Other(e.to_string()))
+    async fn open(&mut self, identifier: String) -> Result<Resource<KvStore>, store::Error> {
+        self.push_kv(&identifier, store::Error::AccessDenied, store::Error::Other)
     }
 }
 
 impl store::HostBucket for HostState {
-    fn get(
+    async fn get(
         &mut self,
         bucket: Resource<KvStore>,
         key: String,
     ) -> Result<Option<Vec<u8>>, store::Error> {
-        self.bucket(&bucket)?.get(&key).map_err(store::Error::Other)
+        self.bucket(&bucket)?
+            .get(&key)
+            .await
+            .map_err(store::Error::Other)
     }
 
-    fn set(
+    async fn set(
         &mut self,
         bucket: Resource<KvStore>,
         key: String,
         value: Vec<u8>,
     ) -> Result<(), store::Error> {
         self.bucket(&bucket)?
-            .set(&key, &value)
+            .set(&key, value)
+            .await
             .map_err(store::Error::Other)
     }
 
-    fn delete(&mut self, bucket: Resource<KvStore>, key: String) -> Result<(), store::Error> {
+    async fn delete(&mut self, bucket: Resource<KvStore>, key: String) -> Result<(), store::Error> {
         self.bucket(&bucket)?
             .delete(&key)
+            .await
             .map_err(store::Error::Other)
     }
 
-    fn exists(&mut self, bucket: Resource<KvStore>, key: String) -> Result<bool, store::Error> {
+    async fn exists(
+        &mut self,
+        bucket: Resource<KvStore>,
+        key: String,
+    ) -> Result<bool, store::Error> {
         self.bucket(&bucket)?
             .exists(&key)
+            .await
             .map_err(store::Error::Other)
     }
 
     /// All keys in one page: a listing never returns a cursor, so a cursor
     /// passed in is not one this host made.
-    fn list_keys(
+    async fn list_keys(
         &mut self,
         bucket: Resource<KvStore>,
         cursor: Option<String>,
@@ -78,18 +82,22 @@ impl store::HostBucket for HostState {
                 "unknown cursor {cursor:?}: list-keys returns every key in one response, with no cursor"
             )));
         }
-        let keys = self.bucket(&bucket)?.keys().map_err(store::Error::Other)?;
+        let keys = self
+            .bucket(&bucket)?
+            .keys()
+            .await
+            .map_err(store::Error::Other)?;
         Ok(store::KeyResponse { keys, cursor: None })
     }
 
-    fn drop(&mut self, bucket: Resource<KvStore>) -> wasmtime::Result<()> {
+    async fn drop(&mut self, bucket: Resource<KvStore>) -> wasmtime::Result<()> {
         self.table.delete(bucket)?;
         Ok(())
     }
 }
 
 impl atomics::Host for HostState {
-    fn increment(
+    async fn increment(
         &mut self,
         bucket: Resource<KvStore>,
         key: String,
@@ -97,21 +105,23 @@ impl atomics::Host for HostState {
     ) -> Result<i64, store::Error> {
         self.bucket(&bucket)?
             .increment(&key, delta)
+            .await
             .map_err(store::Error::Other)
     }
 
-    fn swap(&mut self, cas: Resource<Cas>, value: Vec<u8>) -> Result<(), atomics::CasError> {
+    async fn swap(&mut self, cas: Resource<Cas>, value: Vec<u8>) -> Result<(), atomics::CasError> {
         let other = |e: String| atomics::CasError::StoreError(store::Error::Other(e));
         let taken = self.table.delete(cas).map_err(|e| other(e.to_string()))?;
         let swapped = taken
             .store
-            .compare_and_swap(&taken.key, taken.current.as_deref(), &value)
+            .compare_and_swap(&taken.key, taken.current.clone(), value)
+            .await
             .map_err(other)?;
         if swapped {
             return Ok(());
         }
         // Changed since the cas was made: hand back a fresh one.
-        let current = taken.store.get(&taken.key).map_err(other)?;
+        let current = taken.store.get(&taken.key).await.map_err(other)?;
         let fresh = Cas { current, ..taken };
         let handle = self.table.push(fresh).map_err(|e| other(e.to_string()))?;
         Err(atomics::CasError::CasFailed(handle))
@@ -119,13 +129,13 @@ impl atomics::Host for HostState {
 }
 
 impl atomics::HostCas for HostState {
-    fn new(
+    async fn new(
         &mut self,
         bucket: Resource<KvStore>,
         key: String,
     ) -> Result<Resource<Cas>, store::Error> {
         let store = self.bucket(&bucket)?;
-        let current = store.get(&key).map_err(store::Error::Other)?;
+        let current = store.get(&key).await.map_err(store::Error::Other)?;
         self.table
             .push(Cas {
                 store,
@@ -135,47 +145,50 @@ impl atomics::HostCas for HostState {
             .map_err(|e| store::Error::Other(e.to_string()))
     }
 
-    fn current(&mut self, cas: Resource<Cas>) -> Result<Option<Vec<u8>>, store::Error> {
+    async fn current(&mut self, cas: Resource<Cas>) -> Result<Option<Vec<u8>>, store::Error> {
         self.table
             .get(&cas)
             .map(|c| c.current.clone())
             .map_err(|e| store::Error::Other(e.to_string()))
     }
 
-    fn drop(&mut self, cas: Resource<Cas>) -> wasmtime::Result<()> {
+    async fn drop(&mut self, cas: Resource<Cas>) -> wasmtime::Result<()> {
         self.table.delete(cas)?;
         Ok(())
     }
 }
 
 impl batch::Host for HostState {
-    fn get_many(
+    async fn get_many(
         &mut self,
         bucket: Resource<KvStore>,
         keys: Vec<String>,
     ) -> Result<Vec<(String, Option<Vec<u8>>)>, store::Error> {
         self.bucket(&bucket)?
             .get_many(keys)
+            .await
             .map_err(store::Error::Other)
     }
 
-    fn set_many(
+    async fn set_many(
         &mut self,
         bucket: Resource<KvStore>,
         key_values: Vec<(String, Vec<u8>)>,
     ) -> Result<(), store::Error> {
         self.bucket(&bucket)?
-            .set_many(&key_values)
+            .set_many(key_values)
+            .await
             .map_err(store::Error::Other)
     }
 
-    fn delete_many(
+    async fn delete_many(
         &mut self,
         bucket: Resource<KvStore>,
         keys: Vec<String>,
     ) -> Result<(), store::Error> {
         self.bucket(&bucket)?
-            .delete_many(&keys)
+            .delete_many(keys)
+            .await
             .map_err(store::Error::Other)
     }
 }

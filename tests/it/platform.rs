@@ -1,12 +1,16 @@
 //! Spin's platform interfaces from a spin-sdk 5 guest: component variables
 //! (templates over app variables from defaults, flags, the environment and
 //! systemd credentials) and key-value stores backed by SQLite that survive
-//! a restart, through `fermyon:spin/key-value` and `wasi:keyvalue`; an
-//! undeclared store is denied as Spin denies it.
+//! a restart, through `fermyon:spin/key-value` and `wasi:keyvalue`, with
+//! labels other than `default` defined by a runtime configuration file; an
+//! undeclared store is denied as Spin denies it, an undefined one does not
+//! load.
 
 use crate::support::{Daemon, TestApp};
 
-const APP: &str = r#"spin_manifest_version = 2
+/// The platform guest, with `default` and `cache` stores (also used by
+/// `redis.rs`).
+pub const APP: &str = r#"spin_manifest_version = 2
 [application]
 name = "platform"
 
@@ -28,14 +32,41 @@ message = "{{ greeting }}, {{ name }}!"
 token = "{{ token }}"
 "#;
 
+/// Defines the `cache` store in the app's directory (`cache.db`).
+const RUNTIME_CONFIG: &str = "[key_value_store.cache]\ntype = \"spin\"\npath = \"cache.db\"\n";
+
+/// The app, with its runtime configuration written beside it.
+fn platform_app() -> TestApp {
+    let app = TestApp::new(APP);
+    app.write("runtime-config.toml", RUNTIME_CONFIG);
+    app
+}
+
+/// `--runtime-config-file` for `app`, and `extra`.
+fn with_config(app: &TestApp, extra: &[&'static str]) -> Vec<String> {
+    let file = app.path().join("runtime-config.toml");
+    let mut args = vec![
+        "--runtime-config-file".to_owned(),
+        file.display().to_string(),
+    ];
+    args.extend(extra.iter().map(|a| a.to_string()));
+    args
+}
+
+fn start(app: &TestApp, args: &[String]) -> Daemon {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    Daemon::start(app, &args)
+}
+
 #[test]
 fn component_variables_render_app_variables_from_every_provider() {
-    let app = TestApp::new(APP);
+    let app = platform_app();
     let credentials = tempfile::tempdir().unwrap();
     std::fs::write(credentials.path().join("token"), "s3cret\n").unwrap();
+    let args = with_config(&app, &["--variable", "name=world"]);
     let daemon = Daemon::start_with_env(
         &app,
-        &["--variable", "name=world"],
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
         &[
             ("SPIN_VARIABLE_GREETING", "hi"),
             (
@@ -61,9 +92,9 @@ fn component_variables_render_app_variables_from_every_provider() {
 
 #[test]
 fn key_value_data_survives_a_restart_and_stores_are_separate() {
-    let app = TestApp::new(APP);
-    let args = ["--variable", "name=n", "--variable", "token=t"];
-    let daemon = Daemon::start(&app, &args);
+    let app = platform_app();
+    let args = with_config(&app, &["--variable", "name=n", "--variable", "token=t"]);
+    let daemon = start(&app, &args);
     let put = |d: &Daemon, path: &str, value: &str| d.send("PUT", path, value);
     assert_eq!(
         put(&daemon, "/kv/default/set/colour", "blue").text(),
@@ -72,7 +103,7 @@ fn key_value_data_survives_a_restart_and_stores_are_separate() {
     assert_eq!(put(&daemon, "/kv/cache/set/colour", "red").text(), "stored");
     assert_eq!(daemon.terminate().code(), Some(0));
 
-    let daemon = Daemon::start(&app, &args);
+    let daemon = start(&app, &args);
     assert_eq!(daemon.get("/kv/default/get/colour").text(), "blue");
     assert_eq!(daemon.get("/kv/cache/get/colour").text(), "red");
     assert_eq!(daemon.get("/kv/default/keys").text(), "colour");
@@ -81,12 +112,16 @@ fn key_value_data_survives_a_restart_and_stores_are_separate() {
     assert_eq!(deleted.text(), "deleted");
     assert_eq!(daemon.get("/kv/default/get/colour").text(), "<none>");
     assert!(app.path().join(".wasi-httpd/key-value.sqlite").is_file());
+    assert!(app.path().join("cache.db").is_file(), "the configured file");
 }
 
 #[test]
 fn an_undeclared_store_is_access_denied() {
-    let app = TestApp::new(APP);
-    let daemon = Daemon::start(&app, &["--variable", "name=n", "--variable", "token=t"]);
+    let app = platform_app();
+    let daemon = start(
+        &app,
+        &with_config(&app, &["--variable", "name=n", "--variable", "token=t"]),
+    );
     daemon
         .get("/kv/secret-store/get/x")
         .assert_guest_error("AccessDenied");
@@ -94,8 +129,11 @@ fn an_undeclared_store_is_access_denied() {
 
 #[test]
 fn wasi_keyvalue_buckets_are_the_declared_stores() {
-    let app = TestApp::new(APP);
-    let daemon = Daemon::start(&app, &["--variable", "name=n", "--variable", "token=t"]);
+    let app = platform_app();
+    let daemon = start(
+        &app,
+        &with_config(&app, &["--variable", "name=n", "--variable", "token=t"]),
+    );
     // One store, whichever interface wrote it.
     assert_eq!(
         daemon.send("PUT", "/kv/default/set/colour", "blue").text(),
@@ -154,15 +192,18 @@ fn sqlite_default_database_persists_and_only_declared_databases_open() {
         "sqlite_databases = [\"default\", \"other\"]",
     ));
     let state = tempfile::tempdir().unwrap();
-    let args = [
-        "--variable",
-        "name=n",
-        "--variable",
-        "token=t",
-        "--state-dir",
-        state.path().to_str().unwrap(),
-    ];
-    let daemon = Daemon::start(&app, &args);
+    let other = state.path().join("elsewhere/other.db");
+    app.write(
+        "runtime-config.toml",
+        &format!(
+            "[sqlite_database.other]\ntype = \"spin\"\npath = {:?}\n",
+            other.display().to_string()
+        ),
+    );
+    let state_dir = state.path().to_str().unwrap().to_owned();
+    let args = with_config(&app, &["--variable", "name=n", "--variable", "token=t"]);
+    let args = [args, vec!["--state-dir".into(), state_dir]].concat();
+    let daemon = start(&app, &args);
     let sql = |daemon: &Daemon, path: &str, statement: &str| {
         daemon.send("POST", &format!("/sql/{path}"), statement)
     };
@@ -182,7 +223,10 @@ fn sqlite_default_database_persists_and_only_declared_databases_open() {
     let expected = "id,name,score,data,empty\nValue::Integer(1)|Value::Text(\"alice\")|Value::Real(3.5)|Value::Blob([0, 255])|Value::Null";
     assert_eq!(sql(&daemon, "default?1", select).text(), expected);
     sql(&daemon, "default", "SELEKT 1").assert_guest_error("Io(");
-    sql(&daemon, "other", "SELECT 1").assert_guest_error("NoSuchDatabase");
+    // A configured label is a database of its own, in its own file.
+    sql(&daemon, "other", "SELECT * FROM t").assert_guest_error("no such table");
+    assert_eq!(sql(&daemon, "other", "CREATE TABLE o (x)").status, 200);
+    assert!(other.is_file());
     sql(&daemon, "secret", "SELECT 1").assert_guest_error("AccessDenied");
     daemon.wait_for_log("SQLite database not in sqlite_databases; access denied");
     assert!(state.path().join("sqlite_db.db").is_file());
@@ -211,6 +255,105 @@ fn sqlite_default_database_persists_and_only_declared_databases_open() {
     drop(daemon);
 
     // The data is on disk: a new process reads it.
-    let daemon = Daemon::start(&app, &args);
+    let daemon = start(&app, &args);
     assert_eq!(sql(&daemon, "default?1", select).text(), expected);
+}
+
+#[test]
+fn labels_that_are_not_defined_do_not_load() {
+    for (declared, key, definition) in [
+        (
+            "key_value_stores = [\"default\", \"cache\"]",
+            "`component.platform.key_value_stores[1]`",
+            "[key_value_store.cache]",
+        ),
+        (
+            "sqlite_databases = [\"reports\"]",
+            "`component.platform.sqlite_databases[0]`",
+            "[sqlite_database.reports]",
+        ),
+    ] {
+        let app =
+            TestApp::new(&APP.replace("key_value_stores = [\"default\", \"cache\"]", declared));
+        let out = crate::support::run(&[
+            "check",
+            "--variable",
+            "name=n",
+            "--variable",
+            "token=t",
+            app.manifest().to_str().unwrap(),
+        ]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(78), "{stderr}");
+        assert!(
+            stderr.contains(key)
+                && stderr.contains(definition)
+                && stderr.contains("--runtime-config-file"),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
+fn a_bad_runtime_configuration_is_named_and_a_reload_rereads_it() {
+    let app = platform_app();
+    let config = app.path().join("runtime-config.toml");
+    let config_arg = config.to_str().unwrap();
+    let check = || {
+        crate::support::run(&[
+            "check",
+            "--variable",
+            "name=n",
+            "--variable",
+            "token=t",
+            "--runtime-config-file",
+            config_arg,
+            app.manifest().to_str().unwrap(),
+        ])
+    };
+    let out = check();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    app.write(
+        "runtime-config.toml",
+        "[key_value_store.cache]\ntype = \"memcached\"\n",
+    );
+    let out = check();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(78), "{stderr}");
+    assert!(
+        stderr.contains(config_arg) && stderr.contains("`key_value_store.cache.type`"),
+        "{stderr}"
+    );
+
+    app.write("runtime-config.toml", RUNTIME_CONFIG);
+    let daemon = start(
+        &app,
+        &with_config(&app, &["--variable", "name=n", "--variable", "token=t"]),
+    );
+    assert_eq!(
+        daemon.send("PUT", "/kv/cache/set/colour", "red").text(),
+        "stored"
+    );
+    // A broken file on reload keeps the running generation.
+    app.write(
+        "runtime-config.toml",
+        "[key_value_store.cache]\ntype = \"spin\"\nfile = \"x\"\n",
+    );
+    daemon.signal(nix::sys::signal::Signal::SIGHUP);
+    daemon.wait_for_log("unknown key `key_value_store.cache.file`");
+    assert_eq!(daemon.get("/kv/cache/get/colour").text(), "red");
+    // A good one moves the store: the new file is empty.
+    app.write(
+        "runtime-config.toml",
+        "[key_value_store.cache]\ntype = \"spin\"\npath = \"moved.db\"\n",
+    );
+    daemon.signal(nix::sys::signal::Signal::SIGHUP);
+    daemon.wait_for_log("moved.db");
+    assert_eq!(daemon.get("/kv/cache/get/colour").text(), "<none>");
+    assert!(app.path().join("moved.db").is_file());
 }

@@ -1,0 +1,141 @@
+//! Key-value stores on a real Redis (`type = "redis"` in the runtime
+//! configuration): Spin's layout on the server, shared by two daemons as
+//! two hosts behind a balancer would share it, the password never in a
+//! log, and a server that goes away and comes back.
+
+use crate::platform::APP;
+use crate::servers::Redis;
+use crate::support::{Daemon, TestApp};
+
+/// The platform app with its `default` and `cache` stores on `redis`.
+fn app_on(redis: &Redis) -> TestApp {
+    let app = TestApp::new(APP);
+    let url = redis.url();
+    app.write(
+        "runtime-config.toml",
+        &format!(
+            "[key_value_store.default]\ntype = \"redis\"\nurl = \"{url}\"\n\
+             [key_value_store.cache]\ntype = \"redis\"\nurl = \"{url}\"\n"
+        ),
+    );
+    app
+}
+
+fn start(app: &TestApp) -> Daemon {
+    let config = app.path().join("runtime-config.toml");
+    Daemon::start(
+        app,
+        &[
+            "--runtime-config-file",
+            config.to_str().unwrap(),
+            "--variable",
+            "name=n",
+            "--variable",
+            "token=t",
+        ],
+    )
+}
+
+#[test]
+fn two_daemons_share_a_redis_store() {
+    let redis = Redis::start();
+    let app = app_on(&redis);
+    let (one, two) = (start(&app), start(&app));
+    assert_eq!(
+        one.send("PUT", "/kv/default/set/colour", "blue").text(),
+        "stored"
+    );
+    assert_eq!(two.get("/kv/default/get/colour").text(), "blue");
+    // Spin's layout: the key as it is, the value as bytes.
+    assert_eq!(redis.command(&["GET", "colour"]), "$4 blue");
+    assert_eq!(redis.command(&["SET", "size", "xl"]), "+OK");
+    assert_eq!(one.get("/wkv/cache/get/size").text(), "xl");
+    assert_eq!(two.get("/kv/default/keys").text(), "colour,size");
+    let deleted =
+        two.raw("DELETE /kv/default/colour HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
+    assert_eq!(deleted.text(), "deleted");
+    assert_eq!(one.get("/kv/default/get/colour").text(), "<none>");
+    assert_eq!(redis.command(&["EXISTS", "colour"]), ":0");
+
+    for daemon in [&one, &two] {
+        assert!(
+            !daemon.stderr().contains(redis.password),
+            "the Redis password reached the log"
+        );
+    }
+    assert!(
+        one.stderr()
+            .contains(&format!("redis://:***@127.0.0.1:{}/0", redis.port)),
+        "the store's server is logged with its password hidden: {}",
+        one.stderr()
+    );
+}
+
+#[test]
+fn atomics_and_batches_on_redis() {
+    let redis = Redis::start();
+    let app = app_on(&redis);
+    let (one, two) = (start(&app), start(&app));
+    // Counters are Redis integers, as Spin keeps them in Redis.
+    assert_eq!(one.send("POST", "/wkv/default/incr/hits/5", "").text(), "5");
+    assert_eq!(
+        two.send("POST", "/wkv/default/incr/hits/-2", "").text(),
+        "3"
+    );
+    assert_eq!(redis.command(&["GET", "hits"]), "$1 3");
+    assert_eq!(
+        one.send("PUT", "/kv/default/set/colour", "blue").text(),
+        "stored"
+    );
+    one.send("POST", "/wkv/default/incr/colour/1", "")
+        .assert_guest_error("not an integer");
+    // The guest's swap loses to the interloper it writes itself, then wins.
+    assert_eq!(
+        two.send("PUT", "/wkv/default/cas/colour", "green").text(),
+        "cas failed, then read Some(\"interloper\") and swapped"
+    );
+    assert_eq!(redis.command(&["GET", "colour"]), "$5 green");
+    assert_eq!(
+        one.send("PUT", "/wkv/cache/many", "a=1&b=2").text(),
+        "a=1&b=2&absent=<none>"
+    );
+    assert_eq!(
+        one.send("DELETE", "/wkv/cache/many/a,colour", "").text(),
+        "deleted"
+    );
+    assert_eq!(two.get("/wkv/cache/keys").text(), "b,hits cursor=None");
+}
+
+#[test]
+fn a_redis_server_that_goes_away_is_an_error_until_it_is_back() {
+    let redis = Redis::start();
+    let port = redis.port;
+    let app = app_on(&redis);
+    let daemon = start(&app);
+    assert_eq!(
+        daemon.send("PUT", "/kv/default/set/k", "v").text(),
+        "stored"
+    );
+    drop(redis);
+    daemon
+        .get("/kv/default/get/k")
+        .assert_guest_error(&format!("Redis at redis://:***@127.0.0.1:{port}/0"));
+    // Other routes are served meanwhile.
+    assert_eq!(daemon.get("/var/message").text(), "hello, n!");
+    let redis = Redis::start_on(port);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let answer = daemon.send("PUT", "/kv/default/set/k", "again");
+        if answer.status == 200 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no reconnection: {}",
+            answer.text()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(redis.command(&["GET", "k"]), "$5 again");
+    assert!(!daemon.stderr().contains(redis.password));
+}
