@@ -202,7 +202,8 @@ fn load_table(
         peer.wait_ready("/hello", HELLO);
         peer
     });
-    let (data, _data_dirs) = data_daemon(cache.path());
+    let redis = RedisServer::start();
+    let (data, _data_dirs) = data_daemon(cache.path(), redis.as_ref());
     let addr = server::free_addr();
     let mut hyper = Server::spawn("hyper baseline", server::baseline(addr), addr);
     hyper.wait_ready("/", "hello\n");
@@ -241,6 +242,16 @@ fn load_table(
             pid: data.pid(),
             scraped: None,
         },
+    ]);
+    if redis.is_some() {
+        scenarios.push(Scenario {
+            name: "wasi-httpd key-value, Redis",
+            target: data.target("/kv/shared/get/bench", "hello"),
+            pid: data.pid(),
+            scraped: None,
+        });
+    }
+    scenarios.extend([
         Scenario {
             name: "wasi-httpd SQLite query",
             target: data.target("/row/default/bench/1", SQLITE_ROW),
@@ -380,11 +391,54 @@ fn setting<T: std::str::FromStr>(name: &str, default: T) -> T {
 /// What `GET /row/default/bench/1` answers.
 const SQLITE_ROW: &str = "Value::Integer(1)|Value::Text(\"hello\")";
 
+/// A `redis-server` of the bench's own on a free port, when one is
+/// installed (`apt-get install redis-server`); stopped when dropped.
+struct RedisServer {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl RedisServer {
+    fn start() -> Option<Self> {
+        let port = server::free_addr().port();
+        let child = std::process::Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+            ])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .inspect_err(|e| eprintln!("load: no redis-server ({e}): no Redis row"))
+            .ok()?;
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "redis-server did not start"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Some(Self { child, port })
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// A second wasi-httpd serving the `platform` guest on `/...` with a
-/// key-value store (key `bench` seeded) and the default SQLite database
-/// (table `bench`, one row): the data scenarios. Returns it and its
-/// directories (app, state), which must outlive it.
-fn data_daemon(cache: &Path) -> (Server, [tempfile::TempDir; 2]) {
+/// key-value store (key `bench` seeded), one on `redis` if there is one
+/// (`shared`), and the default SQLite database (table `bench`, one row):
+/// the data scenarios. Returns it and its directories (app, state), which
+/// must outlive it.
+fn data_daemon(cache: &Path, redis: Option<&RedisServer>) -> (Server, [tempfile::TempDir; 2]) {
     let (app, state) = (tempfile::tempdir(), tempfile::tempdir());
     let (app, state) = (app.expect("a directory"), state.expect("a directory"));
     let source = serde_json::to_string(&support::wasm("platform").display().to_string())
@@ -392,7 +446,8 @@ fn data_daemon(cache: &Path) -> (Server, [tempfile::TempDir; 2]) {
     let manifest = format!(
         "spin_manifest_version = 2\n[application]\nname = \"data\"\n[[trigger.http]]\n\
          route = \"/...\"\ncomponent = \"platform\"\n[component.platform]\nsource = {source}\n\
-         key_value_stores = [\"default\"]\nsqlite_databases = [\"default\"]\n"
+         key_value_stores = [\"default\"{}]\nsqlite_databases = [\"default\"]\n",
+        if redis.is_some() { ", \"shared\"" } else { "" }
     );
     std::fs::write(app.path().join("spin.toml"), manifest).expect("write spin.toml");
     let addr = server::free_addr();
@@ -400,8 +455,24 @@ fn data_daemon(cache: &Path) -> (Server, [tempfile::TempDir; 2]) {
     command
         .args(["--key-value", "bench=hello", "--state-dir"])
         .arg(state.path());
+    if let Some(redis) = redis {
+        let config = app.path().join("runtime-config.toml");
+        let url = format!("redis://127.0.0.1:{}/0", redis.port);
+        std::fs::write(
+            &config,
+            format!("[key_value_store.shared]\ntype = \"redis\"\nurl = \"{url}\"\n"),
+        )
+        .expect("write runtime-config.toml");
+        command.arg("--runtime-config-file").arg(config);
+    }
     let mut data = Server::spawn("wasi-httpd (data)", command, addr);
     data.wait_ready("/kv/default/get/bench", "hello");
+    if redis.is_some() {
+        let request = "PUT /kv/shared/set/bench HTTP/1.1\r\nHost: localhost\r\n\
+                       Content-Length: 5\r\nConnection: close\r\n\r\nhello";
+        let response = support::send(addr, request);
+        assert_eq!(response.status, 200, "seeding Redis: {}", response.text());
+    }
     for statement in [
         "CREATE TABLE bench (id INTEGER PRIMARY KEY, name TEXT)",
         "INSERT INTO bench (name) VALUES ('hello')",

@@ -7,10 +7,13 @@
 //!   ([`key_value`]) and `wasi:keyvalue@0.2.0-draft2` ([`wasi_keyvalue`]);
 //! - SQLite: `fermyon:spin/sqlite@2.0.0` and `spin:sqlite@3.1.0` ([`sqlite`],
 //!   over [`crate::data::sqlite`]);
+//! - outbound Redis: `fermyon:spin/redis@2.0.0` and `spin:redis@3.0.0`
+//!   ([`redis`], over [`crate::data::outbound_redis`]);
 //! - the old Spin SDK's outbound `fermyon:spin/http` ([`legacy_http`]).
 
 mod key_value;
 mod legacy_http;
+mod redis;
 mod sqlite;
 mod wasi_keyvalue;
 
@@ -39,11 +42,15 @@ pub(crate) mod bindings {
             "wasi:keyvalue/store": async,
             "wasi:keyvalue/atomics": async,
             "wasi:keyvalue/batch": async,
+            // Outbound Redis waits for the server.
+            "fermyon:spin/redis": async,
         },
         with: {
             "fermyon:spin/key-value.store": crate::data::kv::KvStore,
             "fermyon:spin/sqlite.connection": crate::data::sqlite::SqliteConnection,
             "spin:sqlite/sqlite.connection": crate::data::sqlite::SqliteConnection,
+            "fermyon:spin/redis.connection": crate::data::outbound_redis::RedisConnection,
+            "spin:redis/redis.connection": crate::data::outbound_redis::RedisConnection,
             "spin:key-value/key-value.store": crate::data::kv::KvStore,
             "wasi:keyvalue/store.bucket": crate::data::kv::KvStore,
             "wasi:keyvalue/atomics.cas": super::wasi_keyvalue::Cas,
@@ -52,8 +59,11 @@ pub(crate) mod bindings {
 }
 
 use bindings::fermyon::spin::{http as legacy_http_if, http_types as legacy_types};
-use bindings::fermyon::spin2_0_0::{key_value as key_value_v2, sqlite as sqlite_v2, variables};
+use bindings::fermyon::spin2_0_0::{
+    key_value as key_value_v2, redis as redis_v2, sqlite as sqlite_v2, variables,
+};
 use bindings::spin::key_value::key_value as key_value_v3;
+use bindings::spin::redis::redis as redis_v3;
 use bindings::spin::sqlite::sqlite as sqlite_v3;
 use bindings::spin::variables::variables as variables_v3;
 use bindings::wasi::config::store as config;
@@ -78,6 +88,7 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> anyhow::Result<()> {
     config::add_to_linker::<_, Sync>(linker, |s| s)?;
     key_value_v2::add_to_linker::<_, Sync>(linker, |s| s)?;
     sqlite_v2::add_to_linker::<_, Sync>(linker, |s| s)?;
+    redis_v2::add_to_linker::<_, Sync>(linker, |s| s)?;
     wasi_store::add_to_linker::<_, Sync>(linker, |s| s)?;
     wasi_atomics::add_to_linker::<_, Sync>(linker, |s| s)?;
     wasi_batch::add_to_linker::<_, Sync>(linker, |s| s)?;
@@ -86,6 +97,7 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> anyhow::Result<()> {
     variables_v3::add_to_linker::<_, Platform>(linker, |s| s)?;
     key_value_v3::add_to_linker::<_, Platform>(linker, |s| s)?;
     sqlite_v3::add_to_linker::<_, Platform>(linker, |s| s)?;
+    redis_v3::add_to_linker::<_, Platform>(linker, |s| s)?;
     Ok(())
 }
 

@@ -1,11 +1,13 @@
-//! Key-value stores on a real Redis (`type = "redis"` in the runtime
-//! configuration): Spin's layout on the server, shared by two daemons as
+//! A real Redis: key-value stores on it (`type = "redis"` in the runtime
+//! configuration: Spin's layout on the server, shared by two daemons as
 //! two hosts behind a balancer would share it, the password never in a
-//! log, and a server that goes away and comes back.
+//! log, a server that goes away and comes back), and Spin's outbound
+//! Redis interfaces (`fermyon:spin/redis@2.0.0` from spin-sdk 5,
+//! `spin:redis@3.0.0` from spin-sdk 7) under `allowed_outbound_hosts`.
 
 use crate::platform::APP;
 use crate::servers::Redis;
-use crate::support::{Daemon, TestApp};
+use crate::support::{Daemon, Response, TestApp};
 
 /// The platform app with its `default` and `cache` stores on `redis`.
 fn app_on(redis: &Redis) -> TestApp {
@@ -138,4 +140,116 @@ fn a_redis_server_that_goes_away_is_an_error_until_it_is_back() {
     }
     assert_eq!(redis.command(&["GET", "k"]), "$5 again");
     assert!(!daemon.stderr().contains(redis.password));
+}
+
+/// The platform guest allowed to reach `redis` (by address and port).
+fn outbound_app(redis: &Redis) -> TestApp {
+    TestApp::new(&APP.replace(
+        "key_value_stores = [\"default\", \"cache\"]",
+        &format!(
+            "allowed_outbound_hosts = [\"redis://127.0.0.1:{}\"]",
+            redis.port
+        ),
+    ))
+}
+
+/// A request to the platform guest's `/redis/...` for the server at `address`.
+fn redis_call(daemon: &Daemon, method: &str, path: &str, address: &str, body: &str) -> Response {
+    daemon.raw(&format!(
+        "{method} /redis/{path} HTTP/1.1\r\nHost: h\r\nredis-address: {address}\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    ))
+}
+
+#[test]
+fn spin_sdk_5_outbound_redis_runs_every_operation() {
+    let redis = Redis::start();
+    let app = outbound_app(&redis);
+    let daemon = Daemon::start(&app, &["--variable", "name=n", "--variable", "token=t"]);
+    let url = redis.url();
+    let call = |method, path, body| redis_call(&daemon, method, path, &url, body).text();
+    assert_eq!(call("PUT", "set/colour", "blue"), "stored");
+    assert_eq!(redis.command(&["GET", "colour"]), "$4 blue");
+    assert_eq!(call("GET", "get/colour", ""), "blue");
+    assert_eq!(call("GET", "get/absent", ""), "<none>");
+    assert_eq!(call("POST", "incr/n", ""), "1");
+    assert_eq!(call("POST", "incr/n", ""), "2");
+    assert_eq!(call("POST", "sadd/set", "a,b,c"), "3");
+    assert_eq!(call("POST", "srem/set", "b,z"), "1");
+    assert_eq!(call("GET", "smembers/set", ""), "a,c");
+    assert_eq!(call("DELETE", "del/colour,n,absent", ""), "2");
+    assert_eq!(call("POST", "publish/news", "hello"), "published");
+    assert_eq!(
+        call("POST", "execute", "SET counter 41"),
+        "RedisResult::Status(\"OK\")"
+    );
+    assert_eq!(
+        call("POST", "execute", "INCRBY counter 1"),
+        "RedisResult::Int64(42)"
+    );
+    assert_eq!(
+        call("POST", "execute", "MGET counter absent"),
+        "RedisResult::Binary([52, 50])|RedisResult::Nil",
+        "arrays are flattened into their values"
+    );
+    redis_call(&daemon, "POST", "incr/set", &url, "").assert_guest_error("Other(");
+    assert!(!daemon.stderr().contains(redis.password));
+}
+
+#[test]
+fn outbound_redis_reaches_only_allowed_hosts() {
+    let redis = Redis::start();
+    let other = Redis::start();
+    let app = outbound_app(&redis);
+    let daemon = Daemon::start(&app, &["--variable", "name=n", "--variable", "token=t"]);
+    // Another port of the same host, another scheme, not a URL: denied
+    // before any connection, as Spin denies them.
+    for address in [
+        other.url(),
+        format!("http://127.0.0.1:{}", redis.port),
+        "nonsense".into(),
+    ] {
+        redis_call(&daemon, "PUT", "set/k", &address, "v").assert_guest_error("InvalidAddress");
+    }
+    daemon.wait_for_log("Redis address not in allowed_outbound_hosts");
+    assert_eq!(other.command(&["EXISTS", "k"]), ":0");
+    assert!(
+        !daemon.stderr().contains(other.password),
+        "a denied address is logged without its password"
+    );
+    // A wrong password is the server's error, reported as `other`.
+    let wrong = format!("redis://:wrong@127.0.0.1:{}/0", redis.port);
+    redis_call(&daemon, "GET", "get/k", &wrong, "").assert_guest_error("Other(");
+}
+
+#[test]
+fn spin_sdk_7_outbound_redis_is_served() {
+    let redis = Redis::start();
+    let app = TestApp::new(&crate::sdk7::APP.replace(
+        "sqlite_databases = [\"default\"]",
+        &format!(
+            "sqlite_databases = [\"default\"]\nallowed_outbound_hosts = [\"redis://127.0.0.1:{}\"]",
+            redis.port
+        ),
+    ));
+    let daemon = Daemon::start(&app, &[]);
+    let post = |key: &str, address: &str, value: &str| {
+        daemon.raw(&format!(
+            "POST /redis/{key} HTTP/1.1\r\nHost: h\r\nredis-address: {address}\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{value}",
+            value.len()
+        ))
+    };
+    assert_eq!(
+        post("greeting", &redis.url(), "hello").text(),
+        "value=hello count=1"
+    );
+    assert_eq!(
+        post("greeting", &redis.url(), "again").text(),
+        "value=again count=2"
+    );
+    assert_eq!(redis.command(&["GET", "greeting-count"]), "$1 2");
+    let denied = format!("redis://127.0.0.1:{}", crate::servers::free_port());
+    post("x", &denied, "v").assert_guest_error("InvalidAddress");
 }

@@ -1,12 +1,14 @@
 //! An app built with spin-sdk 7 (the current Spin SDK): a wasi:http 0.3
 //! service using the async `spin:variables@3.0.0`, `spin:key-value@3.0.0`
-//! and `spin:sqlite@3.1.0`, and importing `spin:redis@3.0.0`, which
-//! wasi-httpd does not provide. It loads as under Spin; only the requests
-//! that call Redis fail, with a log naming the interface.
+//! and `spin:sqlite@3.1.0` (and `spin:redis@3.0.0`, tested in
+//! `redis.rs`), and importing `spin:mqtt@3.0.0`, which wasi-httpd does not
+//! provide. It loads as under Spin; only the requests that call MQTT fail,
+//! with a log naming the interface.
 
 use crate::support::{Daemon, TestApp};
 
-const APP: &str = r#"spin_manifest_version = 2
+/// The sdk7 guest (also used by `redis.rs`).
+pub const APP: &str = r#"spin_manifest_version = 2
 [application]
 name = "sdk7"
 
@@ -55,13 +57,13 @@ fn spin_sdk_7_variables_and_key_value_work() {
 fn an_interface_spin_provides_and_wasi_httpd_does_not_fails_only_when_called() {
     let app = TestApp::new(APP);
     let daemon = Daemon::start(&app, &[]);
-    daemon.wait_for_log("spin:redis/redis@3.0.0");
+    daemon.wait_for_log("spin:mqtt/mqtt@3.0.0");
     assert_eq!(daemon.get("/").text(), "sdk7 ok");
 
-    let redis = daemon.get("/redis");
-    assert_eq!(redis.status, 500);
+    let mqtt = daemon.get("/mqtt");
+    assert_eq!(mqtt.status, 500);
     let log = daemon.wait_for_log("which wasi-httpd does not provide");
-    assert!(log.contains("of `spin:redis/redis@3.0.0`"), "{log}");
+    assert!(log.contains("of `spin:mqtt/mqtt@3.0.0`"), "{log}");
     // The daemon, and the component, keep serving.
     assert_eq!(daemon.get("/var/message").text(), "hello from spin-sdk 7");
 }

@@ -18,6 +18,13 @@
 //!   joined by `,`, then one line per row of `|`-joined values (`Debug`).
 //! - `GET /row/<database>/<table>/<rowid>`: that row's values, `|`-joined
 //!   (a point query, for the benchmark).
+//! - `/redis/...` with the server in the `redis-address` header:
+//!   `spin_sdk::redis` (fermyon:spin/redis): `PUT set/<key>`, `GET
+//!   get/<key>`, `POST incr/<key>`, `DELETE del/<k>,<k>`, `POST
+//!   sadd/<key>` and `POST srem/<key>` (body `a,b`), `GET smembers/<key>`
+//!   (sorted, `,`-joined), `POST publish/<channel>`, and `POST execute`
+//!   (body: the command and its arguments, space-separated; integers where
+//!   they parse) answering the results' `Debug`, `|`-joined.
 //!
 //! Errors are answered `500` with the error's debug text, so tests can read
 //! what the host said (e.g. `AccessDenied`). Used by the variables and
@@ -37,6 +44,14 @@ fn handle_platform(req: Request) -> anyhow::Result<impl IntoResponse> {
         ["wkv", bucket, rest @ ..] => wasi_kv(req.method(), bucket, rest, req.body()),
         ["sql", database] => sql(database, req.query(), req.body()),
         ["row", database, table, id] => row(database, table, id),
+        ["redis", rest @ ..] => {
+            let address = req
+                .header("redis-address")
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_owned();
+            redis(req.method(), &address, rest, req.body())
+        }
         _ => Err("unknown path".to_owned()),
     };
     Ok(match answer {
@@ -147,4 +162,51 @@ fn row(database: &str, table: &str, id: &str) -> Result<String, String> {
     let statement = format!("SELECT * FROM {table} WHERE rowid = ?");
     let answer = sql(database, &id.to_string(), statement.as_bytes())?;
     Ok(answer.lines().skip(1).collect::<Vec<_>>().join("\n"))
+}
+
+fn redis(method: &Method, address: &str, rest: &[&str], body: &[u8]) -> Result<String, String> {
+    use spin_sdk::redis::{Connection, RedisParameter};
+    let text = |e: spin_sdk::redis::Error| format!("{e:?}");
+    let conn = Connection::open(address).map_err(text)?;
+    let list = |body: &[u8]| -> Vec<String> {
+        String::from_utf8_lossy(body).split(',').map(str::to_owned).collect()
+    };
+    match (method, rest) {
+        (Method::Put, ["set", key]) => conn.set(key, &body.to_vec()).map(|()| "stored".to_owned()).map_err(text),
+        (Method::Get, ["get", key]) => Ok(conn
+            .get(key)
+            .map_err(text)?
+            .map(|v| String::from_utf8_lossy(&v).into_owned())
+            .unwrap_or_else(|| "<none>".to_owned())),
+        (Method::Post, ["incr", key]) => conn.incr(key).map(|n| n.to_string()).map_err(text),
+        (Method::Delete, ["del", keys]) => {
+            let keys: Vec<String> = keys.split(',').map(str::to_owned).collect();
+            conn.del(&keys).map(|n| n.to_string()).map_err(text)
+        }
+        (Method::Post, ["sadd", key]) => conn.sadd(key, &list(body)).map(|n| n.to_string()).map_err(text),
+        (Method::Post, ["srem", key]) => conn.srem(key, &list(body)).map(|n| n.to_string()).map_err(text),
+        (Method::Get, ["smembers", key]) => {
+            let mut members = conn.smembers(key).map_err(text)?;
+            members.sort();
+            Ok(members.join(","))
+        }
+        (Method::Post, ["publish", channel]) => conn
+            .publish(channel, &body.to_vec())
+            .map(|()| "published".to_owned())
+            .map_err(text),
+        (Method::Post, ["execute"]) => {
+            let body = String::from_utf8_lossy(body).into_owned();
+            let mut words = body.split(' ');
+            let command = words.next().unwrap_or_default();
+            let params: Vec<RedisParameter> = words
+                .map(|w| match w.parse::<i64>() {
+                    Ok(i) => RedisParameter::Int64(i),
+                    Err(_) => RedisParameter::Binary(w.as_bytes().to_vec()),
+                })
+                .collect();
+            let results = conn.execute(command, &params).map_err(text)?;
+            Ok(results.iter().map(|r| format!("{r:?}")).collect::<Vec<_>>().join("|"))
+        }
+        _ => Err("unknown Redis operation".to_owned()),
+    }
 }

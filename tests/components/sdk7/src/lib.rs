@@ -1,8 +1,9 @@
 //! `sdk7` test guest, written with `spin-sdk` 7 as current Spin apps are: a
 //! wasi:http 0.3 service (`#[http_service]`) using the async platform
 //! interfaces `spin:variables/variables@3.0.0` and
-//! `spin:key-value/key-value@3.0.0` and `spin:sqlite/sqlite@3.1.0`, and
-//! importing `spin:redis/redis@3.0.0`, which wasi-httpd does not provide:
+//! `spin:key-value/key-value@3.0.0`, `spin:sqlite/sqlite@3.1.0` and
+//! `spin:redis/redis@3.0.0`, and importing `spin:mqtt/mqtt@3.0.0`, which
+//! wasi-httpd does not provide:
 //!
 //! - `GET /var/<name>`: the variable's value;
 //! - `GET /kv/<store>/get/<key>`, `PUT /kv/<store>/set/<key>` (body is the
@@ -12,8 +13,11 @@
 //!   SQLite database (integer parameters where they parse, else text) and
 //!   answers the columns joined by `,`, one `|`-joined line per row
 //!   (values' `Debug`), then `rowid=<last-insert-rowid> changes=<changes>`;
-//! - `GET /redis`: opens a Redis connection (the host traps);
-//! - anything else: `200 sdk7 ok`, without touching Redis.
+//! - `POST /redis/<key>` with the server in the `redis-address` header:
+//!   sets the key to the body, increments `<key>-count`, and answers the
+//!   value read back and the count (`value=... count=...`);
+//! - `GET /mqtt`: opens an MQTT connection (the host traps);
+//! - anything else: `200 sdk7 ok`, without touching MQTT.
 //!
 //! Errors are answered `500` with the error's debug text.
 
@@ -37,7 +41,18 @@ async fn handle_sdk7(req: Request) -> impl IntoResponse {
             let body = body_bytes(req).await;
             sql(&query, &String::from_utf8_lossy(&body)).await
         }
-        ["redis"] => spin_sdk::redis::Connection::open("redis://127.0.0.1:6379")
+        ["redis", key] => {
+            let address = req
+                .headers()
+                .get("redis-address")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned();
+            let key = key.to_string();
+            let body = body_bytes(req).await;
+            redis(&address, &key, body).await.map_err(|e| format!("{e:?}"))
+        }
+        ["mqtt"] => spin_sdk::mqtt::Connection::open("mqtt://127.0.0.1:1883", "", "", 30)
             .await
             .map(|_| "opened".to_owned())
             .map_err(|e| format!("{e:?}")),
@@ -47,6 +62,14 @@ async fn handle_sdk7(req: Request) -> impl IntoResponse {
         Ok(body) => (spin_sdk::http::StatusCode::OK, body),
         Err(error) => (spin_sdk::http::StatusCode::INTERNAL_SERVER_ERROR, error),
     }
+}
+
+async fn redis(address: &str, key: &str, value: Vec<u8>) -> Result<String, spin_sdk::redis::Error> {
+    let conn = spin_sdk::redis::Connection::open(address).await?;
+    conn.set(key, &value).await?;
+    let count = conn.incr(format!("{key}-count")).await?;
+    let read = conn.get(key).await?.unwrap_or_default();
+    Ok(format!("value={} count={count}", String::from_utf8_lossy(&read)))
 }
 
 async fn body_bytes(req: Request) -> Vec<u8> {

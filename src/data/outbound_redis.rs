@@ -1,0 +1,222 @@
+//! Spin's outbound Redis: a guest opens a connection to a server its
+//! `allowed_outbound_hosts` names (`redis://host:port`, `rediss://` for
+//! TLS) and runs commands on it, as Spin's outbound Redis does: the same
+//! operations, the same error cases, `execute`'s replies flattened into
+//! Spin's result values.
+//!
+//! Each open connection is a multiplexed connection of its own, with
+//! connect and response timeouts, and takes one of the process's
+//! [`MAX_CONNECTIONS`] slots until the guest drops it (or its instance
+//! goes); a reply larger than [`MAX_RESULT_BYTES`] is an error.
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use redis::aio::MultiplexedConnection;
+use redis::{AsyncCommands, Value};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::data::runtime_config::redacted;
+use crate::outbound_hosts::AllowedHosts;
+
+/// Outbound Redis connections open at once, process-wide.
+pub const MAX_CONNECTIONS: usize = 256;
+
+/// The most a reply may take in the host (Spin's bound too).
+pub const MAX_RESULT_BYTES: usize = crate::data::sqlite::MAX_RESULT_BYTES;
+
+/// How long connecting, or waiting for one reply, may take.
+const TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Why an operation failed, as Spin's interfaces report it.
+#[derive(Debug)]
+pub enum RedisError {
+    /// Not a Redis URL, or not in `allowed_outbound_hosts`.
+    InvalidAddress,
+    TooManyConnections,
+    TypeError,
+    Other(String),
+}
+
+/// An argument of `execute`.
+pub enum Param {
+    Int64(i64),
+    Binary(Vec<u8>),
+}
+
+/// One value of `execute`'s reply.
+#[derive(Debug, PartialEq)]
+pub enum Reply {
+    Nil,
+    Status(String),
+    Int64(i64),
+    Binary(Vec<u8>),
+}
+
+/// A guest's open connection (clones share it and its slot).
+#[derive(Clone)]
+pub struct RedisConnection {
+    conn: MultiplexedConnection,
+    _slot: Arc<OwnedSemaphorePermit>,
+}
+
+fn slots() -> Arc<Semaphore> {
+    static SLOTS: OnceLock<Arc<Semaphore>> = OnceLock::new();
+    SLOTS
+        .get_or_init(|| Arc::new(Semaphore::new(MAX_CONNECTIONS)))
+        .clone()
+}
+
+fn other(e: redis::RedisError) -> RedisError {
+    // A reply that is not of the type asked for (as Spin's `type-error`);
+    // the server's own errors (WRONGTYPE, not an integer) are `other`, as
+    // in Spin.
+    if e.kind() == redis::ErrorKind::UnexpectedReturnType {
+        return RedisError::TypeError;
+    }
+    RedisError::Other(e.to_string())
+}
+
+/// Whether `address` is a Redis URL `allowed` lets the guest reach.
+pub fn is_allowed(address: &str, allowed: &AllowedHosts) -> bool {
+    let Ok(uri) = address.parse::<http::Uri>() else {
+        return false;
+    };
+    match (uri.scheme_str(), uri.host()) {
+        (Some(scheme @ ("redis" | "rediss")), Some(host)) => {
+            allowed.allows_parts(scheme, host, Some(uri.port_u16().unwrap_or(6379)))
+        }
+        _ => false,
+    }
+}
+
+impl RedisConnection {
+    /// Connects to `address`, which `allowed` must allow.
+    pub async fn open(address: &str, allowed: &AllowedHosts) -> Result<Self, RedisError> {
+        if !is_allowed(address, allowed) {
+            return Err(RedisError::InvalidAddress);
+        }
+        let slot = slots()
+            .try_acquire_owned()
+            .map_err(|_| RedisError::TooManyConnections)?;
+        let client = redis::Client::open(address).map_err(|_| RedisError::InvalidAddress)?;
+        let config = redis::AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(TIMEOUT))
+            .set_response_timeout(Some(TIMEOUT));
+        let conn = client
+            .get_multiplexed_async_connection_with_config(&config)
+            .await
+            .map_err(|e| RedisError::Other(format!("Redis at {}: {e}", redacted(address))))?;
+        Ok(Self {
+            conn,
+            _slot: Arc::new(slot),
+        })
+    }
+
+    fn conn(&self) -> MultiplexedConnection {
+        self.conn.clone()
+    }
+
+    pub async fn publish(&self, channel: &str, payload: Vec<u8>) -> Result<(), RedisError> {
+        self.conn().publish(channel, payload).await.map_err(other)
+    }
+
+    pub async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, RedisError> {
+        let value: Option<Vec<u8>> = self.conn().get(key).await.map_err(other)?;
+        if value.as_ref().is_some_and(|v| v.len() > MAX_RESULT_BYTES) {
+            return Err(too_large());
+        }
+        Ok(value)
+    }
+
+    pub async fn set(&self, key: &str, value: Vec<u8>) -> Result<(), RedisError> {
+        self.conn().set(key, value).await.map_err(other)
+    }
+
+    pub async fn incr(&self, key: &str) -> Result<i64, RedisError> {
+        self.conn().incr(key, 1).await.map_err(other)
+    }
+
+    pub async fn del(&self, keys: Vec<String>) -> Result<u32, RedisError> {
+        self.conn().del(keys).await.map_err(other)
+    }
+
+    pub async fn sadd(&self, key: &str, values: Vec<String>) -> Result<u32, RedisError> {
+        self.conn().sadd(key, values).await.map_err(other)
+    }
+
+    pub async fn smembers(&self, key: &str) -> Result<Vec<String>, RedisError> {
+        self.conn().smembers(key).await.map_err(other)
+    }
+
+    pub async fn srem(&self, key: &str, values: Vec<String>) -> Result<u32, RedisError> {
+        self.conn().srem(key, values).await.map_err(other)
+    }
+
+    /// Runs any command; its reply flattened (arrays and sets into their
+    /// items) into Spin's result values.
+    pub async fn execute(
+        &self,
+        command: &str,
+        params: Vec<Param>,
+    ) -> Result<Vec<Reply>, RedisError> {
+        let mut cmd = redis::cmd(command);
+        for param in params {
+            match param {
+                Param::Int64(i) => cmd.arg(i),
+                Param::Binary(b) => cmd.arg(b),
+            };
+        }
+        let value: Value = cmd.query_async(&mut self.conn()).await.map_err(other)?;
+        let mut replies = Vec::new();
+        let mut bytes = 0;
+        flatten(value, &mut replies, &mut bytes)?;
+        Ok(replies)
+    }
+}
+
+fn too_large() -> RedisError {
+    RedisError::Other(format!(
+        "the reply is larger than {} MiB",
+        MAX_RESULT_BYTES >> 20
+    ))
+}
+
+/// Appends `value` to `out` as Spin converts a reply.
+fn flatten(value: Value, out: &mut Vec<Reply>, bytes: &mut usize) -> Result<(), RedisError> {
+    let unsupported = |what: &str| {
+        Err(RedisError::Other(format!(
+            "Redis {what} replies are not supported"
+        )))
+    };
+    let reply = match value {
+        Value::Nil => Reply::Nil,
+        Value::Int(i) => Reply::Int64(i),
+        Value::BulkString(b) => Reply::Binary(b),
+        Value::SimpleString(s) => Reply::Status(s),
+        Value::Okay => Reply::Status("OK".to_owned()),
+        Value::Double(d) => Reply::Binary(d.to_string().into_bytes()),
+        Value::Boolean(b) => Reply::Int64(i64::from(b)),
+        Value::BigNumber(n) => Reply::Binary(n),
+        Value::Array(items) | Value::Set(items) => {
+            return items.into_iter().try_for_each(|v| flatten(v, out, bytes));
+        }
+        Value::Map(_) => return unsupported("map"),
+        Value::Attribute { .. } => return unsupported("attribute"),
+        Value::VerbatimString { .. } => return unsupported("verbatim string"),
+        Value::Push { .. } => return unsupported("push (pub/sub)"),
+        Value::ServerError(e) => return Err(RedisError::Other(format!("Redis: {e:?}"))),
+        _ => return unsupported("such"),
+    };
+    *bytes += 32
+        + match &reply {
+            Reply::Binary(b) => b.len(),
+            Reply::Status(s) => s.len(),
+            _ => 0,
+        };
+    if *bytes > MAX_RESULT_BYTES {
+        return Err(too_large());
+    }
+    out.push(reply);
+    Ok(())
+}
