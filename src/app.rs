@@ -75,6 +75,8 @@ pub struct LoadOptions {
     pub runtime_config: Option<PathBuf>,
     /// `--key-value`: keys set in the `default` store at the first load.
     pub key_values: Vec<(String, String)>,
+    /// `--sqlite`: statements run at the first load.
+    pub sqlite_statements: Vec<String>,
     /// Compiled components kept on disk between processes (`None`: off).
     pub compile_cache: Option<CompileCache>,
 }
@@ -105,7 +107,8 @@ pub struct Loader {
     options: LoadOptions,
     /// The open key-value backends, kept across loads.
     kv: Mutex<Backends>,
-    /// Whether `--key-value` has been applied (at the first load).
+    /// Whether `--key-value` and `--sqlite` have been applied (at the
+    /// first load).
     seeded: AtomicBool,
     /// Compiled components of the last load.
     cache: Mutex<ReloadCache>,
@@ -161,9 +164,9 @@ impl Loader {
             self.options.state_dir.as_deref(),
             &app.base_dir,
         );
-        let seed = !self.options.key_values.is_empty() && !self.seeded.load(Ordering::Relaxed);
+        let seed = !self.seeded.load(Ordering::Relaxed);
         if seed {
-            data.seed(&self.options.key_values)?;
+            data.seed(&self.options.key_values, &self.options.sqlite_statements)?;
         }
         let specs = app
             .variables

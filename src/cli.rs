@@ -80,6 +80,13 @@ pub struct AppArgs {
     #[arg(long = "key-value", value_name = "KEY=VALUE", value_parser = parse_key_value, env = "WASI_HTTPD_KEY_VALUE")]
     pub key_values: Vec<(String, String)>,
 
+    /// Run SQLite statements before serving (repeatable), as `spin up
+    /// --sqlite`: a statement runs on the `default` database;
+    /// `@FILE` runs the file's statements on it, `@FILE:LABEL` on database
+    /// LABEL.
+    #[arg(long = "sqlite", value_name = "STATEMENT")]
+    pub sqlite_statements: Vec<String>,
+
     /// Where compiled components are kept between runs; default:
     /// $CACHE_DIRECTORY under systemd, else $XDG_CACHE_HOME/wasi-httpd,
     /// else ~/.cache/wasi-httpd.

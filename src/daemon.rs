@@ -82,6 +82,7 @@ pub async fn serve(args: ServeArgs, inherited: Option<Vec<Listener>>) -> Result<
         state_dir: args.app.state_dir.clone(),
         runtime_config: args.app.runtime_config_file.clone(),
         key_values: args.app.key_values.clone(),
+        sqlite_statements: args.app.sqlite_statements.clone(),
         compile_cache: CompileCache::from_settings(args.app.cache_dir.clone(), args.app.no_cache),
     };
     let reuse = reuse_limits(&args.reuse, &args.limits);

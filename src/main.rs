@@ -114,6 +114,7 @@ fn check(args: &wasi_httpd::cli::AppArgs, fill_cache: bool) -> anyhow::Result<St
         state_dir: args.state_dir.clone(),
         runtime_config: args.runtime_config_file.clone(),
         key_values: Vec::new(),
+        sqlite_statements: Vec::new(),
         compile_cache,
     };
     let metrics = wasi_httpd::metrics::Metrics::new();

@@ -82,9 +82,17 @@ impl<'a> Load<'a> {
         })
     }
 
-    /// Sets `--key-value` pairs in the `default` store.
-    pub fn seed(&mut self, pairs: &[(String, String)]) -> anyhow::Result<()> {
-        self.kv.seed(pairs)
+    /// The first load's setup: `--key-value` pairs set in the `default`
+    /// store, then `--sqlite` statements run.
+    pub fn seed(
+        &mut self,
+        pairs: &[(String, String)],
+        statements: &[String],
+    ) -> anyhow::Result<()> {
+        if !pairs.is_empty() {
+            self.kv.seed(pairs)?;
+        }
+        self.sqlite.run_statements(statements)
     }
 
     /// The load succeeded: keep what it uses.

@@ -104,6 +104,41 @@ impl Databases {
         })
     }
 
+    /// Runs `--sqlite` statements, in order, as `spin up --sqlite` does:
+    /// `STATEMENT` on `default`, `@FILE` (all its statements) on
+    /// `default`, `@FILE:LABEL` on database `LABEL`.
+    pub fn run_statements(&self, statements: &[String]) -> Result<()> {
+        for statement in statements {
+            let (sql, label, origin) = match statement.strip_prefix('@') {
+                Some(spec) => {
+                    let (file, label) = file_and_label(spec)?;
+                    let sql = std::fs::read_to_string(file).map_err(|e| {
+                        anyhow::anyhow!("--sqlite @{spec}: cannot read {file}: {e}")
+                    })?;
+                    (sql, label, format!("--sqlite @{spec}"))
+                }
+                None => (
+                    statement.clone(),
+                    "default",
+                    format!("--sqlite {statement:?}"),
+                ),
+            };
+            if !self.labels.contains_key(label) {
+                bail!(
+                    "{origin}: there is no SQLite database {label:?}; define it in the runtime \
+                     configuration as [sqlite_database.{label}]"
+                );
+            }
+            let conn = self
+                .connect(label)
+                .map_err(|e| anyhow::anyhow!("{origin}: {e:?}"))?;
+            conn.execute_batch(&sql)
+                .map_err(|e| anyhow::anyhow!("{origin}: on database {label:?}: {e}"))?;
+            tracing::info!(database = %label, "ran {origin}");
+        }
+        Ok(())
+    }
+
     /// Where database `label` is, for logs.
     pub fn describe(&self, label: &str) -> Option<String> {
         self.labels.get(label).map(|c| match &c.path {
@@ -138,6 +173,19 @@ impl Databases {
         }
         Ok(conn)
     }
+}
+
+/// `FILE` or `FILE:LABEL` of `--sqlite @...`.
+fn file_and_label(spec: &str) -> Result<(&str, &str)> {
+    let spec = spec.trim();
+    let (file, label) = match spec.split_once(':') {
+        Some((file, label)) => (file.trim(), label.trim()),
+        None => (spec, "default"),
+    };
+    if file.is_empty() || label.is_empty() {
+        bail!("--sqlite @{spec}: give a file, as @FILE or @FILE:LABEL");
+    }
+    Ok((file, label))
 }
 
 /// What one component may open: its `sqlite_databases`.

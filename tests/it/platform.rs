@@ -357,3 +357,75 @@ fn a_bad_runtime_configuration_is_named_and_a_reload_rereads_it() {
     assert_eq!(daemon.get("/kv/cache/get/colour").text(), "<none>");
     assert!(app.path().join("moved.db").is_file());
 }
+
+#[test]
+fn sqlite_statements_run_before_serving_as_spin_up_runs_them() {
+    let app = TestApp::new(&APP.replace(
+        "key_value_stores = [\"default\", \"cache\"]",
+        "sqlite_databases = [\"default\", \"other\"]",
+    ));
+    let state = tempfile::tempdir().unwrap();
+    let other = state.path().join("other.db");
+    app.write(
+        "runtime-config.toml",
+        &format!(
+            "[sqlite_database.other]\ntype = \"spin\"\npath = {:?}\n",
+            other.display().to_string()
+        ),
+    );
+    app.write(
+        "seed.sql",
+        "CREATE TABLE o (x TEXT); INSERT INTO o VALUES ('from a file');",
+    );
+    let seed = app.path().join("seed.sql");
+    let seed_other = format!("@{}:other", seed.display());
+    let state_dir = state.path().to_str().unwrap().to_owned();
+    let mut args = with_config(&app, &["--variable", "name=n", "--variable", "token=t"]);
+    args.extend(
+        [
+            "--state-dir",
+            &state_dir,
+            "--sqlite",
+            "CREATE TABLE t (x INTEGER)",
+            "--sqlite",
+            "INSERT INTO t VALUES (7)",
+            "--sqlite",
+            &seed_other,
+        ]
+        .map(str::to_owned),
+    );
+    let daemon = start(&app, &args);
+    let sql = |path: &str, statement: &str| {
+        daemon
+            .send("POST", &format!("/sql/{path}"), statement)
+            .text()
+    };
+    assert_eq!(sql("default", "SELECT x FROM t"), "x\nValue::Integer(7)");
+    assert_eq!(
+        sql("other", "SELECT x FROM o"),
+        "x\nValue::Text(\"from a file\")"
+    );
+    drop(daemon);
+
+    // A statement that fails stops the start, naming it.
+    let mut bad = with_config(&app, &["--variable", "name=n", "--variable", "token=t"]);
+    bad.extend(["--state-dir", &state_dir, "--sqlite", "CREATE TABLE t (x)"].map(str::to_owned));
+    bad.extend([
+        "--listen".to_owned(),
+        "127.0.0.1:0".to_owned(),
+        app.manifest().display().to_string(),
+    ]);
+    let out = crate::support::run(
+        &[
+            &["serve"][..],
+            &bad.iter().map(String::as_str).collect::<Vec<_>>(),
+        ]
+        .concat(),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(78), "{stderr}");
+    assert!(
+        stderr.contains("--sqlite \"CREATE TABLE t (x)\"") && stderr.contains("already exists"),
+        "{stderr}"
+    );
+}
