@@ -30,32 +30,40 @@ pub type Sent = (
     Box<dyn Future<Output = Result<(), Error>> + Send>,
 );
 
-/// The TLS configuration, with the system's roots, built once.
+/// The TLS configuration of outbound HTTP, built once.
 fn tls_config() -> Arc<ClientConfig> {
     static CONFIG: OnceLock<Arc<ClientConfig>> = OnceLock::new();
     CONFIG
-        .get_or_init(|| {
-            let mut roots = RootCertStore::empty();
-            let found = rustls_native_certs::load_native_certs();
-            for error in &found.errors {
-                tracing::warn!(error = %error, "cannot read a system root certificate");
-            }
-            let (added, ignored) = roots.add_parsable_certificates(found.certs);
-            tracing::info!(
-                added,
-                ignored,
-                "system root certificates loaded for outbound TLS"
-            );
-            let provider = Arc::new(ring::default_provider());
-            let mut config = ClientConfig::builder_with_provider(provider)
-                .with_safe_default_protocol_versions()
-                .expect("ring supports the default TLS versions")
-                .with_root_certificates(roots)
-                .with_no_client_auth();
-            config.alpn_protocols = vec![b"http/1.1".to_vec()];
-            Arc::new(config)
-        })
+        .get_or_init(|| tls_config_for(vec![b"http/1.1".to_vec()]))
         .clone()
+}
+
+/// A client TLS configuration with the system's roots (read once) and
+/// the given ALPN protocols: for HTTP, PostgreSQL and the like.
+pub fn tls_config_for(alpn: Vec<Vec<u8>>) -> Arc<ClientConfig> {
+    static ROOTS: OnceLock<Arc<RootCertStore>> = OnceLock::new();
+    let roots = ROOTS.get_or_init(|| {
+        let mut roots = RootCertStore::empty();
+        let found = rustls_native_certs::load_native_certs();
+        for error in &found.errors {
+            tracing::warn!(error = %error, "cannot read a system root certificate");
+        }
+        let (added, ignored) = roots.add_parsable_certificates(found.certs);
+        tracing::info!(
+            added,
+            ignored,
+            "system root certificates loaded for outbound TLS"
+        );
+        Arc::new(roots)
+    });
+    let provider = Arc::new(ring::default_provider());
+    let mut config = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("ring supports the default TLS versions")
+        .with_root_certificates(roots.clone())
+        .with_no_client_auth();
+    config.alpn_protocols = alpn;
+    Arc::new(config)
 }
 
 /// Sends `request` (an absolute URL) over a new connection, to an address

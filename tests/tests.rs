@@ -39,6 +39,8 @@ mod outbound_attacks;
 mod p3;
 #[path = "it/platform.rs"]
 mod platform;
+#[path = "it/postgres.rs"]
+mod postgres;
 #[path = "it/rc.rs"]
 mod rc;
 #[path = "it/redis.rs"]

@@ -1,11 +1,13 @@
 //! Where apps keep data: key-value stores ([`kv`]) and SQLite databases
 //! ([`sqlite`]), placed by the runtime configuration file
 //! ([`runtime_config`]) or, without one, in the state directory
-//! ([`state_dir`]) as Spin places them; and the Redis servers a guest
-//! connects to itself ([`outbound_redis`]). Nothing here names wasmtime: the
+//! ([`state_dir`]) as Spin places them; and the Redis and PostgreSQL
+//! servers a guest connects to itself ([`outbound_redis`],
+//! [`outbound_pg`]). Nothing here names wasmtime: the
 //! guest-facing bindings are in [`crate::platform`].
 
 pub mod kv;
+pub mod outbound_pg;
 pub mod outbound_redis;
 pub mod runtime_config;
 pub mod sqlite;

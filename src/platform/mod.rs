@@ -9,10 +9,13 @@
 //!   over [`crate::data::sqlite`]);
 //! - outbound Redis: `fermyon:spin/redis@2.0.0` and `spin:redis@3.0.0`
 //!   ([`redis`], over [`crate::data::outbound_redis`]);
+//! - outbound PostgreSQL: `fermyon:spin/postgres@2.0.0` and
+//!   `spin:postgres@3.0.0` ([`postgres`], over [`crate::data::outbound_pg`]);
 //! - the old Spin SDK's outbound `fermyon:spin/http` ([`legacy_http`]).
 
 mod key_value;
 mod legacy_http;
+mod postgres;
 mod redis;
 mod sqlite;
 mod wasi_keyvalue;
@@ -44,6 +47,9 @@ pub(crate) mod bindings {
             "wasi:keyvalue/batch": async,
             // Outbound Redis waits for the server.
             "fermyon:spin/redis": async,
+            // So does PostgreSQL.
+            "fermyon:spin/postgres": async,
+            "spin:postgres/postgres": async,
         },
         with: {
             "fermyon:spin/key-value.store": crate::data::kv::KvStore,
@@ -51,6 +57,8 @@ pub(crate) mod bindings {
             "spin:sqlite/sqlite.connection": crate::data::sqlite::SqliteConnection,
             "fermyon:spin/redis.connection": crate::data::outbound_redis::RedisConnection,
             "spin:redis/redis.connection": crate::data::outbound_redis::RedisConnection,
+            "fermyon:spin/postgres.connection": crate::data::outbound_pg::PgConnection,
+            "spin:postgres/postgres.connection": crate::data::outbound_pg::PgConnection,
             "spin:key-value/key-value.store": crate::data::kv::KvStore,
             "wasi:keyvalue/store.bucket": crate::data::kv::KvStore,
             "wasi:keyvalue/atomics.cas": super::wasi_keyvalue::Cas,
@@ -60,9 +68,11 @@ pub(crate) mod bindings {
 
 use bindings::fermyon::spin::{http as legacy_http_if, http_types as legacy_types};
 use bindings::fermyon::spin2_0_0::{
-    key_value as key_value_v2, redis as redis_v2, sqlite as sqlite_v2, variables,
+    key_value as key_value_v2, postgres as postgres_v2, rdbms_types, redis as redis_v2,
+    sqlite as sqlite_v2, variables,
 };
 use bindings::spin::key_value::key_value as key_value_v3;
+use bindings::spin::postgres::postgres as postgres_v3;
 use bindings::spin::redis::redis as redis_v3;
 use bindings::spin::sqlite::sqlite as sqlite_v3;
 use bindings::spin::variables::variables as variables_v3;
@@ -89,6 +99,9 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> anyhow::Result<()> {
     key_value_v2::add_to_linker::<_, Sync>(linker, |s| s)?;
     sqlite_v2::add_to_linker::<_, Sync>(linker, |s| s)?;
     redis_v2::add_to_linker::<_, Sync>(linker, |s| s)?;
+    rdbms_types::add_to_linker::<_, Sync>(linker, |s| s)?;
+    postgres_v2::add_to_linker::<_, Sync>(linker, |s| s)?;
+    postgres_v3::add_to_linker::<_, Sync>(linker, |s| s)?;
     wasi_store::add_to_linker::<_, Sync>(linker, |s| s)?;
     wasi_atomics::add_to_linker::<_, Sync>(linker, |s| s)?;
     wasi_batch::add_to_linker::<_, Sync>(linker, |s| s)?;

@@ -1,10 +1,12 @@
 //! Real backing servers for the data-service tests, started on a free
 //! loopback port in a temporary directory and stopped when dropped:
-//! Redis (`redis-server`, installed by `.ci/run`). A raw RESP client
+//! Redis (`redis-server`) and PostgreSQL (`initdb`, `pg_ctl`), both
+//! installed by `.ci/run`. A raw RESP client
 //! lets a test look at what the daemon stored, as another Redis user sees it.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -107,4 +109,159 @@ pub fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
+}
+
+/// A PostgreSQL server of the test's own: `initdb` into a temporary
+/// directory and `pg_ctl start` on a free port, as an unprivileged user
+/// (`nobody` when the tests run as root), with a password; stopped when
+/// dropped.
+pub struct Postgres {
+    pub port: u16,
+    pub password: &'static str,
+    bin: PathBuf,
+    dir: tempfile::TempDir,
+}
+
+/// The directory of PostgreSQL's programs: on PATH, else Debian's
+/// `/usr/lib/postgresql/<version>/bin`.
+fn postgres_bin() -> PathBuf {
+    let on_path = Command::new("sh")
+        .args(["-c", "command -v initdb"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
+    if let Some(initdb) = on_path {
+        // Debian links the programs from /usr/lib/postgresql/<v>/bin.
+        let initdb = std::fs::canonicalize(&initdb).unwrap_or(initdb);
+        return initdb.parent().unwrap().to_path_buf();
+    }
+    let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path().join("bin"))
+        .filter(|bin| bin.join("initdb").exists())
+        .collect();
+    versions.sort();
+    versions.pop().unwrap_or_else(|| {
+        panic!("no initdb: install PostgreSQL (apt-get install postgresql; .ci/run does)")
+    })
+}
+
+impl Postgres {
+    pub fn start() -> Postgres {
+        let bin = postgres_bin();
+        let dir = tempfile::tempdir().unwrap();
+        let password = "pg-test-secret";
+        let root = nix::unistd::Uid::effective().is_root();
+        // PostgreSQL refuses to run as root: the server's files belong to
+        // `nobody` then.
+        let (uid, gid) = (65534, 65534);
+        if root {
+            nix::unistd::chown(dir.path(), Some(uid.into()), Some(gid.into())).unwrap();
+        }
+        let command = |program: &str| {
+            let mut command = Command::new(bin.join(program));
+            if root {
+                use std::os::unix::process::CommandExt;
+                command.uid(uid).gid(gid);
+            }
+            command.env("HOME", dir.path()).current_dir(dir.path());
+            command
+        };
+        let pwfile = dir.path().join("pwfile");
+        std::fs::write(&pwfile, password).unwrap();
+        if root {
+            nix::unistd::chown(&pwfile, Some(uid.into()), Some(gid.into())).unwrap();
+        }
+        let data = dir.path().join("data");
+        let out = command("initdb")
+            .args(["-U", "postgres", "--auth=scram-sha-256", "--no-sync"])
+            .arg(format!("--pwfile={}", pwfile.display()))
+            .arg("-D")
+            .arg(&data)
+            .output()
+            .expect("run initdb");
+        assert!(
+            out.status.success(),
+            "initdb: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let port = free_port();
+        let options = format!(
+            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            dir.path().display()
+        );
+        let out = command("pg_ctl")
+            .arg("-D")
+            .arg(&data)
+            .args(["-o", &options, "-l"])
+            .arg(dir.path().join("log"))
+            .args(["-w", "-t", "30", "start"])
+            .output()
+            .expect("run pg_ctl");
+        let log = std::fs::read_to_string(dir.path().join("log")).unwrap_or_default();
+        assert!(
+            out.status.success(),
+            "pg_ctl start: {}{}\n{log}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Postgres {
+            port,
+            password,
+            bin,
+            dir,
+        }
+    }
+
+    /// The URL a guest opens it by.
+    pub fn url(&self) -> String {
+        format!(
+            "postgres://postgres:{}@127.0.0.1:{}/postgres?sslmode=disable",
+            self.password, self.port
+        )
+    }
+
+    /// Runs `sql` with psql as the server's superuser; its output
+    /// (unaligned, tuples only).
+    pub fn psql(&self, sql: &str) -> String {
+        let out = Command::new(self.bin.join("psql"))
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "postgres",
+            ])
+            .args(["-d", "postgres", "-At", "-v", "ON_ERROR_STOP=1", "-c", sql])
+            .env("PGPASSWORD", self.password)
+            .output()
+            .expect("run psql");
+        assert!(
+            out.status.success(),
+            "psql {sql:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        let mut command = Command::new(self.bin.join("pg_ctl"));
+        if nix::unistd::Uid::effective().is_root() {
+            use std::os::unix::process::CommandExt;
+            command.uid(65534).gid(65534);
+        }
+        let _ = command
+            .arg("-D")
+            .arg(self.dir.path().join("data"))
+            .args(["-m", "immediate", "-w", "stop"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
 }

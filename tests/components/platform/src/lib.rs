@@ -25,6 +25,14 @@
 //!   (sorted, `,`-joined), `POST publish/<channel>`, and `POST execute`
 //!   (body: the command and its arguments, space-separated; integers where
 //!   they parse) answering the results' `Debug`, `|`-joined.
+//! - `POST /pg2/query?<p1>&<p2>...`, `POST /pg2/execute?...` with the
+//!   server in the `pg-address` header: `spin_sdk::pg`
+//!   (fermyon:spin/postgres@2.0.0) runs the body with the parameters
+//!   (integers where they parse, `null` as NULL, else text); a query
+//!   answers `name:Type` columns joined by `,`, then one line per row of
+//!   `|`-joined values (`Debug`), an execute the rows changed. `/pg3/...`:
+//!   the same through `spin_sdk::pg3` (spin:postgres@3.0.0), where a
+//!   parameter `date:Y-M-D` is a date.
 //!
 //! Errors are answered `500` with the error's debug text, so tests can read
 //! what the host said (e.g. `AccessDenied`). Used by the variables and
@@ -44,6 +52,20 @@ fn handle_platform(req: Request) -> anyhow::Result<impl IntoResponse> {
         ["wkv", bucket, rest @ ..] => wasi_kv(req.method(), bucket, rest, req.body()),
         ["sql", database] => sql(database, req.query(), req.body()),
         ["row", database, table, id] => row(database, table, id),
+        [version @ ("pg2" | "pg3"), op] => {
+            let address = req
+                .header("pg-address")
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_owned();
+            let statement = String::from_utf8_lossy(req.body()).into_owned();
+            let params: Vec<&str> = req.query().split('&').filter(|p| !p.is_empty()).collect();
+            if *version == "pg2" {
+                pg2(&address, op, &statement, &params)
+            } else {
+                pg3(&address, op, &statement, &params)
+            }
+        }
         ["redis", rest @ ..] => {
             let address = req
                 .header("redis-address")
@@ -209,4 +231,70 @@ fn redis(method: &Method, address: &str, rest: &[&str], body: &[u8]) -> Result<S
         }
         _ => Err("unknown Redis operation".to_owned()),
     }
+}
+
+fn pg2(address: &str, op: &str, statement: &str, params: &[&str]) -> Result<String, String> {
+    use spin_sdk::pg::{Connection, ParameterValue};
+    let text = |e: spin_sdk::pg::PgError| format!("{e:?}");
+    let params: Vec<ParameterValue> = params
+        .iter()
+        .map(|p| match (p.parse::<i32>(), *p) {
+            (Ok(i), _) => ParameterValue::Int32(i),
+            (_, "null") => ParameterValue::DbNull,
+            (_, "u8") => ParameterValue::Uint8(8),
+            _ => ParameterValue::Str(p.to_string()),
+        })
+        .collect();
+    let conn = Connection::open(address).map_err(text)?;
+    match op {
+        "execute" => conn.execute(statement, &params).map(|n| n.to_string()).map_err(text),
+        _ => {
+            let set = conn.query(statement, &params).map_err(text)?;
+            let columns: Vec<String> =
+                set.columns.iter().map(|c| format!("{}:{}", c.name, type_name(&c.data_type))).collect();
+            let rows = set
+                .rows
+                .iter()
+                .map(|r| r.iter().map(|v| format!("{v:?}")).collect::<Vec<_>>().join("|"));
+            Ok(std::iter::once(columns.join(",")).chain(rows).collect::<Vec<_>>().join("\n"))
+        }
+    }
+}
+
+fn pg3(address: &str, op: &str, statement: &str, params: &[&str]) -> Result<String, String> {
+    use spin_sdk::pg3::{Connection, ParameterValue};
+    let text = |e: spin_sdk::pg3::PgError| format!("{e:?}");
+    let params: Vec<ParameterValue> = params
+        .iter()
+        .map(|p| {
+            if let Some(date) = p.strip_prefix("date:") {
+                let parts: Vec<i32> = date.split('-').filter_map(|n| n.parse().ok()).collect();
+                return ParameterValue::Date((parts[0], parts[1] as u8, parts[2] as u8));
+            }
+            match (p.parse::<i32>(), *p) {
+                (Ok(i), _) => ParameterValue::Int32(i),
+                (_, "null") => ParameterValue::DbNull,
+                _ => ParameterValue::Str(p.to_string()),
+            }
+        })
+        .collect();
+    let conn = Connection::open(address).map_err(text)?;
+    match op {
+        "execute" => conn.execute(statement, &params).map(|n| n.to_string()).map_err(text),
+        _ => {
+            let set = conn.query(statement, &params).map_err(text)?;
+            let columns: Vec<String> =
+                set.columns.iter().map(|c| format!("{}:{}", c.name, type_name(&c.data_type))).collect();
+            let rows = set
+                .rows
+                .iter()
+                .map(|r| r.iter().map(|v| format!("{v:?}")).collect::<Vec<_>>().join("|"));
+            Ok(std::iter::once(columns.join(",")).chain(rows).collect::<Vec<_>>().join("\n"))
+        }
+    }
+}
+
+/// `Int32` for `DbDataType::Int32`.
+fn type_name(t: &impl std::fmt::Debug) -> String {
+    format!("{t:?}").trim_start_matches("DbDataType::").to_owned()
 }
