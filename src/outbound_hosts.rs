@@ -149,6 +149,14 @@ impl AllowedHosts {
             .any(|e| e.scheme.matches(&scheme) && e.host.matches(&host) && e.port.matches(port))
     }
 
+    /// Does an entry allow TCP or UDP sockets (scheme `tcp`, `udp` or `*`)?
+    /// Only then may the guest look names up.
+    pub fn allows_sockets(&self) -> bool {
+        self.entries
+            .iter()
+            .any(|e| e.scheme.matches("tcp") || e.scheme.matches("udp"))
+    }
+
     /// Is a self request (a URL without authority, or host `self.alt`) allowed? It is
     /// when an entry allows scheme `http` or `https` and its host is `self`,
     /// `self.alt` or `*` (so `*://*:*` allows it too), whatever its port, as in Spin's

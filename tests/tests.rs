@@ -53,6 +53,8 @@ mod sdk7;
 mod serve;
 #[path = "it/servers.rs"]
 mod servers;
+#[path = "it/sockets.rs"]
+mod sockets;
 #[path = "it/spin_compat.rs"]
 mod spin_compat;
 #[path = "it/systemd_e2e.rs"]

@@ -3,6 +3,7 @@
 
 mod inbound_http;
 mod p3;
+mod sockets;
 pub mod task;
 mod unprovided;
 mod wagi;
@@ -413,6 +414,17 @@ impl StateRecipe {
         if let Some(root) = &self.files_root {
             wasi.preopened_dir(root, "/", FsPerms::ReadOnly)?;
         }
+        let allowed = self.allowed.clone();
+        wasi.socket_addr_check(move |addr, how| {
+            let allowed = sockets::allows(&allowed, addr, how);
+            Box::pin(async move { allowed })
+        });
+        // Sockets (and name lookups) exist only for a component with
+        // `tcp://` or `udp://` entries.
+        let sockets = self.allowed.allows_sockets();
+        wasi.allow_tcp(sockets)
+            .allow_udp(sockets)
+            .allow_ip_name_lookup(sockets);
         let outbound = OutboundPolicy {
             component: self.id.clone(),
             tag: self.tag.clone(),
@@ -497,5 +509,6 @@ fn define_host(linker: &mut Linker<HostState>) -> Result<()> {
     crate::platform::add_to_linker(linker)?;
     crate::wasi_rc::add_to_linker(linker)?;
     crate::relative_urls::add_to_linker(linker)?;
+    sockets::add_to_linker(linker)?;
     Ok(())
 }

@@ -33,6 +33,12 @@
 //!   `|`-joined values (`Debug`), an execute the rows changed. `/pg3/...`:
 //!   the same through `spin_sdk::pg3` (spin:postgres@3.0.0), where a
 //!   parameter `date:Y-M-D` is a date.
+//! - `POST /tcp/<host:port>`: wasi:sockets through `std::net`: connects,
+//!   writes the body, closes its side and answers what the peer sent back
+//!   (or the error); `POST /udp/<host:port>`: sends the body as one
+//!   datagram from an ephemeral port; `GET /hoard/<n>`: creates up to `n`
+//!   TCP sockets (the `wasi` crate's `create-tcp-socket`) and holds them,
+//!   answering how many it got and the error that stopped it.
 //!
 //! Errors are answered `500` with the error's debug text, so tests can read
 //! what the host said (e.g. `AccessDenied`). Used by the variables and
@@ -66,6 +72,9 @@ fn handle_platform(req: Request) -> anyhow::Result<impl IntoResponse> {
                 pg3(&address, op, &statement, &params)
             }
         }
+        ["tcp", address] => tcp(address, req.body()),
+        ["udp", address] => udp(address, req.body()),
+        ["hoard", n] => Ok(hoard(n.parse().unwrap_or(0))),
         ["redis", rest @ ..] => {
             let address = req
                 .header("redis-address")
@@ -297,4 +306,32 @@ fn pg3(address: &str, op: &str, statement: &str, params: &[&str]) -> Result<Stri
 /// `Int32` for `DbDataType::Int32`.
 fn type_name(t: &impl std::fmt::Debug) -> String {
     format!("{t:?}").trim_start_matches("DbDataType::").to_owned()
+}
+
+fn tcp(address: &str, body: &[u8]) -> Result<String, String> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(address).map_err(|e| format!("connect: {e}"))?;
+    stream.write_all(body).map_err(|e| format!("write: {e}"))?;
+    stream.shutdown(std::net::Shutdown::Write).map_err(|e| format!("shutdown: {e}"))?;
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).map_err(|e| format!("read: {e}"))?;
+    Ok(reply)
+}
+
+fn udp(address: &str, body: &[u8]) -> Result<String, String> {
+    let socket = std::net::UdpSocket::bind("0.0.0.0:0").map_err(|e| format!("bind: {e}"))?;
+    socket.send_to(body, address).map_err(|e| format!("send: {e}"))?;
+    Ok("sent".to_owned())
+}
+
+fn hoard(n: usize) -> String {
+    use wasi::sockets::network::IpAddressFamily;
+    let mut held = Vec::new();
+    for _ in 0..n {
+        match wasi::sockets::tcp_create_socket::create_tcp_socket(IpAddressFamily::Ipv4) {
+            Ok(socket) => held.push(socket),
+            Err(e) => return format!("created {}, then {e:?}", held.len()),
+        }
+    }
+    format!("created {}", held.len())
 }

@@ -1,0 +1,159 @@
+//! wasi:sockets as Spin serves them: a guest connects TCP to, and sends
+//! UDP to (and hears from), only addresses its `allowed_outbound_hosts`
+//! names (`tcp://host:port`, `udp://host:port`, IP ranges such as
+//! `tcp://10.0.0.0/8:5432`); it never listens or accepts, and binds only
+//! to an ephemeral port (what a connect or a first send does) unless a
+//! `udp://` entry allows the local address. Names are looked up only for
+//! a component with such entries, and an entry matches the address
+//! connected to, not a name (as in Spin).
+//!
+//! Socket creation is bounded: an instance holds at most [`MAX_SOCKETS`]
+//! sockets at once; past that, creating one fails with
+//! `new-socket-limit`, so a guest cannot exhaust the process's file
+//! descriptors. The create functions of wasi:sockets 0.2 and 0.3 are
+//! wrapped over wasmtime's for this.
+
+use std::net::SocketAddr;
+
+use anyhow::Result;
+use wasmtime::StoreContextMut;
+use wasmtime::component::{Linker, Resource, ResourceTable};
+use wasmtime_wasi::sockets::{SocketAddrUse, WasiSocketsView};
+
+use crate::host::HostState;
+use crate::outbound_hosts::AllowedHosts;
+
+/// Sockets one instance may hold at once.
+pub const MAX_SOCKETS: usize = 64;
+
+/// The wasi:sockets 0.2 version wasmtime-wasi links (guests' older 0.2.x
+/// imports resolve to it).
+const P2: &str = "0.2.12";
+
+/// Whether the guest may use `addr` for `how`, as Spin decides.
+pub fn allows(allowed: &AllowedHosts, addr: SocketAddr, how: SocketAddrUse) -> bool {
+    let scheme = match how {
+        // The implicit bind of a connect or a first send is to port 0.
+        SocketAddrUse::TcpBind => return addr.port() == 0,
+        SocketAddrUse::TcpListen | SocketAddrUse::TcpAccept => return false,
+        SocketAddrUse::UdpBind if addr.port() == 0 => return true,
+        SocketAddrUse::TcpConnect => "tcp",
+        SocketAddrUse::UdpBind | SocketAddrUse::UdpSend | SocketAddrUse::UdpReceive => "udp",
+    };
+    allowed.allows_parts(scheme, &addr.ip().to_string(), Some(addr.port()))
+}
+
+/// The sockets in `table`, of either version.
+fn live(table: &mut ResourceTable) -> usize {
+    table
+        .iter_mut()
+        .filter(|entry| {
+            entry.is::<wasmtime_wasi::p2::TcpSocket>()
+                || entry.is::<wasmtime_wasi::p2::UdpSocket>()
+                || entry.is::<wasmtime_wasi::sockets::TcpSocket>()
+                || entry.is::<wasmtime_wasi::sockets::UdpSocket>()
+        })
+        .count()
+}
+
+/// Whether the instance is at its bound (and so logs it).
+fn at_limit(state: &mut HostState) -> bool {
+    let full = live(&mut state.table) >= MAX_SOCKETS;
+    if full {
+        tracing::warn!(
+            component = %state.outbound.component,
+            request_id = %state.outbound.request_id(),
+            limit = MAX_SOCKETS,
+            "socket not created: the instance holds the most sockets it may"
+        );
+    }
+    full
+}
+
+/// Wraps the socket-creating functions over wasmtime-wasi's.
+pub fn add_to_linker(linker: &mut Linker<HostState>) -> Result<()> {
+    use wasmtime_wasi::p2::bindings::sockets::network::{ErrorCode, IpAddressFamily};
+    use wasmtime_wasi::p2::bindings::sockets::{tcp_create_socket, udp_create_socket};
+    use wasmtime_wasi::p3::bindings::sockets::types as p3;
+
+    type P2Tcp = Resource<wasmtime_wasi::p2::TcpSocket>;
+    type P2Udp = Resource<wasmtime_wasi::p2::UdpSocket>;
+    type P3Tcp = Resource<wasmtime_wasi::sockets::TcpSocket>;
+    type P3Udp = Resource<wasmtime_wasi::sockets::UdpSocket>;
+
+    linker.allow_shadowing(true);
+    linker
+        .instance(&format!("wasi:sockets/tcp-create-socket@{P2}"))?
+        .func_wrap(
+            "create-tcp-socket",
+            |mut store: StoreContextMut<'_, HostState>,
+             (family,): (IpAddressFamily,)|
+             -> wasmtime::Result<(Result<P2Tcp, ErrorCode>,)> {
+                let state = store.data_mut();
+                if at_limit(state) {
+                    return Ok((Err(ErrorCode::NewSocketLimit),));
+                }
+                let mut view = state.sockets();
+                match tcp_create_socket::Host::create_tcp_socket(&mut view, family) {
+                    Ok(socket) => Ok((Ok(socket),)),
+                    Err(e) => Ok((Err(e.downcast()?),)),
+                }
+            },
+        )?;
+    linker
+        .instance(&format!("wasi:sockets/udp-create-socket@{P2}"))?
+        .func_wrap_async(
+            "create-udp-socket",
+            |mut store: StoreContextMut<'_, HostState>, (family,): (IpAddressFamily,)| {
+                Box::new(async move {
+                    let state = store.data_mut();
+                    if at_limit(state) {
+                        return Ok((Err(ErrorCode::NewSocketLimit),));
+                    }
+                    let mut view = state.sockets();
+                    let made: Result<P2Udp, _> =
+                        udp_create_socket::Host::create_udp_socket(&mut view, family).await;
+                    match made {
+                        Ok(socket) => Ok((Ok(socket),)),
+                        Err(e) => Ok((Err(e.downcast()?),)),
+                    }
+                })
+            },
+        )?;
+    let mut types = linker.instance("wasi:sockets/types@0.3.0")?;
+    types.func_wrap(
+        "[static]tcp-socket.create",
+        |mut store: StoreContextMut<'_, HostState>,
+         (family,): (p3::IpAddressFamily,)|
+         -> wasmtime::Result<(Result<P3Tcp, p3::ErrorCode>,)> {
+            let state = store.data_mut();
+            if at_limit(state) {
+                return Ok((Err(p3::ErrorCode::Other(Some("new-socket-limit".into()))),));
+            }
+            let mut view = state.sockets();
+            match p3::HostTcpSocket::create(&mut view, family) {
+                Ok(socket) => Ok((Ok(socket),)),
+                Err(e) => Ok((Err(e.downcast()?),)),
+            }
+        },
+    )?;
+    types.func_wrap_async(
+        "[static]udp-socket.create",
+        |mut store: StoreContextMut<'_, HostState>, (family,): (p3::IpAddressFamily,)| {
+            Box::new(async move {
+                let state = store.data_mut();
+                if at_limit(state) {
+                    return Ok((Err(p3::ErrorCode::Other(Some("new-socket-limit".into()))),));
+                }
+                let mut view = state.sockets();
+                let made: Result<P3Udp, _> = p3::HostUdpSocket::create(&mut view, family).await;
+                match made {
+                    Ok(socket) => Ok((Ok(socket),)),
+                    Err(e) => Ok((Err(e.downcast()?),)),
+                }
+            })
+        },
+    )?;
+    linker.allow_shadowing(false);
+    Ok(())
+}

@@ -1,0 +1,132 @@
+//! wasi:sockets from a guest (`std::net` in a spin-sdk 5 component):
+//! TCP and UDP reach only what `allowed_outbound_hosts` names, IP ranges
+//! included, as in Spin; and a guest that creates sockets without end
+//! gets `new-socket-limit` while the daemon keeps serving.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, UdpSocket};
+use std::time::Duration;
+
+use crate::platform::APP;
+use crate::support::{Daemon, TestApp};
+
+fn app(allowed: &str) -> TestApp {
+    TestApp::new(&APP.replace(
+        "key_value_stores = [\"default\", \"cache\"]",
+        &format!("allowed_outbound_hosts = [{allowed}]"),
+    ))
+}
+
+fn start(app: &TestApp) -> Daemon {
+    Daemon::start(app, &["--variable", "name=n", "--variable", "token=t"])
+}
+
+/// A TCP peer on loopback answering `echo: <what it read>`; its port.
+fn echo_server() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut text = String::new();
+            let _ = stream.read_to_string(&mut text);
+            let _ = write!(stream, "echo: {text}");
+        }
+    });
+    port
+}
+
+#[test]
+fn tcp_reaches_only_allowed_addresses_and_ranges() {
+    let port = echo_server();
+    let other = echo_server();
+    let daemon = start(&app(&format!(
+        "\"tcp://127.0.0.1:{port}\", \"tcp://127.0.0.0/24:{other}\""
+    )));
+    assert_eq!(
+        daemon
+            .send("POST", &format!("/tcp/127.0.0.1:{port}"), "hi")
+            .text(),
+        "echo: hi"
+    );
+    // By a range: 127.0.0.0/24 holds 127.0.0.1.
+    assert_eq!(
+        daemon
+            .send("POST", &format!("/tcp/127.0.0.1:{other}"), "ho")
+            .text(),
+        "echo: ho"
+    );
+    // Another port, and an address outside the range: denied at connect.
+    let closed = crate::servers::free_port();
+    for address in [format!("127.0.0.1:{closed}"), format!("127.0.1.1:{other}")] {
+        daemon
+            .send("POST", &format!("/tcp/{address}"), "x")
+            .assert_guest_error("connect: Permission denied");
+    }
+    // A name resolves (the component has socket entries), and the address
+    // it resolves to is what the entries are checked against.
+    assert_eq!(
+        daemon
+            .send("POST", &format!("/tcp/localhost:{port}"), "by name")
+            .text(),
+        "echo: by name"
+    );
+}
+
+#[test]
+fn without_socket_entries_nothing_is_reached() {
+    let port = echo_server();
+    let daemon = start(&app(&format!("\"http://127.0.0.1:{port}\"")));
+    daemon
+        .send("POST", &format!("/tcp/127.0.0.1:{port}"), "x")
+        .assert_guest_error("connect: Permission denied");
+    let name = daemon.send("POST", &format!("/tcp/localhost:{port}"), "x");
+    assert_eq!(
+        name.status,
+        500,
+        "no name lookups without socket entries: {}",
+        name.text()
+    );
+}
+
+#[test]
+fn udp_datagrams_go_only_where_allowed() {
+    let peer = UdpSocket::bind("127.0.0.1:0").unwrap();
+    peer.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let port = peer.local_addr().unwrap().port();
+    let daemon = start(&app(&format!("\"udp://127.0.0.1:{port}\"")));
+    assert_eq!(
+        daemon
+            .send("POST", &format!("/udp/127.0.0.1:{port}"), "ping")
+            .text(),
+        "sent"
+    );
+    let mut buf = [0u8; 64];
+    let (n, _) = peer.recv_from(&mut buf).expect("the datagram arrives");
+    assert_eq!(&buf[..n], b"ping");
+    let other = crate::servers::free_port();
+    daemon
+        .send("POST", &format!("/udp/127.0.0.1:{other}"), "x")
+        .assert_guest_error("send: Permission denied");
+}
+
+#[test]
+fn a_guest_that_hoards_sockets_is_stopped_at_the_bound_and_the_daemon_serves_on() {
+    let port = echo_server();
+    let daemon = start(&app(&format!("\"tcp://127.0.0.1:{port}\"")));
+    let hoarded = daemon.get("/hoard/100000").text();
+    assert!(
+        hoarded.starts_with("created 64, then ErrorCode { code: 10, name: \"new-socket-limit\""),
+        "{hoarded}"
+    );
+    daemon.wait_for_log("socket not created: the instance holds the most sockets it may");
+    // The next request's instance starts with none.
+    assert_eq!(daemon.get("/hoard/10").text(), "created 10");
+    assert_eq!(
+        daemon
+            .send("POST", &format!("/tcp/127.0.0.1:{port}"), "still")
+            .text(),
+        "echo: still"
+    );
+}
