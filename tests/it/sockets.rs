@@ -130,3 +130,20 @@ fn a_guest_that_hoards_sockets_is_stopped_at_the_bound_and_the_daemon_serves_on(
         "echo: still"
     );
 }
+
+#[test]
+fn a_wasi_0_3_guest_is_held_to_the_same_socket_bound() {
+    let app = TestApp::new(
+        "spin_manifest_version = 2\n[application]\nname = \"p3\"\n\n[[trigger.http]]\nroute = \"/...\"\n\
+         component = \"p3\"\n\n[component.p3]\nsource = \"{p3hello.wasm}\"\n\
+         allowed_outbound_hosts = [\"tcp://127.0.0.1:1\"]\n",
+    );
+    let daemon = Daemon::start(&app, &[]);
+    let hoarded = daemon.get("/hoard/100000").text();
+    assert_eq!(
+        hoarded,
+        "created 64, then ErrorCode::Other(Some(\"new-socket-limit\"))"
+    );
+    // The sockets went with the request, in the instance that stays.
+    assert_eq!(daemon.get("/hoard/64").text(), "created 64");
+}

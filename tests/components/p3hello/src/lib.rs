@@ -7,6 +7,10 @@
 //! `/chain` chains to itself (`http://p3hello.spin.internal/chain`) and
 //! answers `<status> <inner body>`, or `error: <code>` when the host
 //! refused the chained request: a loop that only the host can end.
+//!
+//! `/hoard/<n>` creates up to `n` TCP sockets (`wasi:sockets/types@0.3`)
+//! and holds them until it answers `created <k>` or `created <k>, then
+//! <error>`.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -25,6 +29,8 @@ impl wasip3::exports::http::handler::Guest for P3Hello {
         let path = request.get_path_with_query().unwrap_or_default();
         let text = if path == "/chain" {
             chain().await
+        } else if let Some(n) = path.strip_prefix("/hoard/") {
+            hoard(n.parse().unwrap_or(0))
         } else {
             format!("hello from p3 {path}")
         };
@@ -40,6 +46,19 @@ impl wasip3::exports::http::handler::Guest for P3Hello {
         });
         Ok(response)
     }
+}
+
+/// Creates up to `n` sockets, holding them all until it returns.
+fn hoard(n: usize) -> String {
+    use wasip3::sockets::types::{IpAddressFamily, TcpSocket};
+    let mut held = Vec::new();
+    for _ in 0..n {
+        match TcpSocket::create(IpAddressFamily::Ipv4) {
+            Ok(socket) => held.push(socket),
+            Err(e) => return format!("created {}, then {e:?}", held.len()),
+        }
+    }
+    format!("created {}", held.len())
 }
 
 /// Sends `GET http://p3hello.spin.internal/chain`; its status and body.
