@@ -13,9 +13,11 @@
 //! - [`executor`]: the component call (one fresh instance per request, on
 //!   the guests' own runtime, tied to its request and its deadline) with
 //!   its store data from [`host`], guest output from [`guest_output`],
-//!   Spin's variables, key-value and SQLite interfaces from [`platform`]
-//!   over the stores of [`data`] (placed by the runtime configuration),
-//!   and the 2023 release candidates of WASI 0.2 from [`wasi_rc`].
+//!   wasi:sockets under the component's allowed hosts, Spin's variables,
+//!   key-value, SQLite, Redis and PostgreSQL interfaces from [`platform`]
+//!   over [`data`] (stores placed by the runtime configuration, and the
+//!   outbound Redis and PostgreSQL clients), and the 2023 release
+//!   candidates of WASI 0.2 from [`wasi_rc`].
 //!
 //! Lifecycle: [`daemon`] loads, signals readiness and status through
 //! [`systemd`], reloads on SIGHUP into the [`state`] every request shares,

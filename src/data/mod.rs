@@ -43,6 +43,30 @@ pub fn state_dir(flag: Option<&Path>, configured: Option<&Path>, base_dir: &Path
     }
 }
 
+/// Whether every address `host` resolves to may be reached, as for
+/// outbound HTTP ([`crate::outbound_hosts::AllowedHosts::may_connect`]):
+/// a link-local address never, a loopback or private one only when an
+/// entry names it. The reason when not.
+pub async fn check_addresses(
+    allowed: &crate::outbound_hosts::AllowedHosts,
+    scheme: &str,
+    host: &str,
+    port: u16,
+) -> Result<(), String> {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    let addresses: Vec<std::net::SocketAddr> = match bare.parse::<std::net::IpAddr>() {
+        Ok(ip) => vec![std::net::SocketAddr::new(ip, port)],
+        Err(_) => tokio::net::lookup_host((bare, port))
+            .await
+            .map_err(|e| format!("cannot resolve {host}: {e}"))?
+            .collect(),
+    };
+    for address in addresses {
+        allowed.may_connect(scheme, host, address.ip(), port)?;
+    }
+    Ok(())
+}
+
 /// The stores a component may open: its key-value stores and SQLite
 /// databases.
 #[derive(Clone, Default)]

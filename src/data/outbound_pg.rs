@@ -5,10 +5,14 @@
 //! host of the connection string must be allowed; Unix sockets are not),
 //! the same type conversions, the same errors.
 //!
-//! Connections come from a pool per address (at most [`POOL_SIZE`] each,
-//! [`MAX_POOLS`] addresses kept), with 5-second waits for a connection; TLS
-//! (unless `sslmode=disable`) is rustls with the system's roots. A result
-//! larger than [`MAX_RESULT_BYTES`] is an error.
+//! Where the hosts resolve must be reachable as for outbound HTTP (never
+//! link-local; loopback or private only when an entry names the address),
+//! and a `hostaddr` must be allowed too. Connections come from a pool per
+//! address (at most [`POOL_SIZE`] each, [`MAX_POOLS`] addresses kept),
+//! with 5-second waits, at most [`MAX_CONNECTIONS`] held by guests at
+//! once, and go back rolled back and reset; TLS (unless `sslmode=disable`)
+//! is rustls with the system's roots. A result is read as it comes and is
+//! an error past [`MAX_RESULT_BYTES`].
 
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
@@ -91,45 +95,79 @@ pub struct RowSet {
     pub rows: Vec<Vec<PgValue>>,
 }
 
-/// A guest's open connection (clones share it).
+/// A guest's open connection (clones share it and its slot).
 #[derive(Clone)]
 pub struct PgConnection {
     client: Arc<Object>,
+    _slot: Arc<tokio::sync::OwnedSemaphorePermit>,
 }
 
-/// Whether every host `address` names is one `allowed` lets the guest reach.
+/// Whether every host (and `hostaddr`) `address` names is one `allowed`
+/// lets the guest reach; the parsed configuration and the targets to
+/// check the addresses of.
 pub fn check_allowed(
     address: &str,
     allowed: &AllowedHosts,
-) -> Result<tokio_postgres::Config, PgError> {
+) -> Result<(tokio_postgres::Config, Vec<(String, u16)>), PgError> {
     let config: tokio_postgres::Config = address
         .parse()
         .map_err(|e: tokio_postgres::Error| PgError::ConnectionFailed(e.to_string()))?;
     let ports = config.get_ports();
+    // The port at the host's index, else the only one, else 5432.
+    let port_of = |i: usize| {
+        ports
+            .get(i)
+            .or_else(|| (ports.len() == 1).then(|| &ports[0]))
+            .copied()
+    };
+    let denied = |name: &str, port: Option<u16>| {
+        let port = port.map(|p| format!(":{p}")).unwrap_or_default();
+        PgError::ConnectionFailed(format!("address postgres://{name}{port} is not permitted"))
+    };
+    if config.get_hosts().is_empty() {
+        return Err(PgError::ConnectionFailed(
+            "the address names no host".into(),
+        ));
+    }
+    let mut targets = Vec::new();
     for (i, host) in config.get_hosts().iter().enumerate() {
         let Host::Tcp(name) = host else {
             return Err(PgError::ConnectionFailed(
                 "Unix sockets are not supported on WebAssembly".into(),
             ));
         };
-        // The port at the host's index, else the only one, else 5432.
-        let port = ports
-            .get(i)
-            .or_else(|| (ports.len() == 1).then(|| &ports[0]))
-            .copied();
+        let port = port_of(i);
         if !allowed.allows_parts("postgres", name, port) {
-            let port = port.map(|p| format!(":{p}")).unwrap_or_default();
-            return Err(PgError::ConnectionFailed(format!(
-                "address postgres://{name}{port} is not permitted"
-            )));
+            return Err(denied(name, port));
+        }
+        // A `hostaddr` is where the client connects (the host name is then
+        // only for TLS): it must be allowed too.
+        match config.get_hostaddrs().get(i) {
+            Some(ip) => {
+                if !allowed.allows_parts("postgres", &ip.to_string(), port) {
+                    return Err(denied(&ip.to_string(), port));
+                }
+                targets.push((ip.to_string(), port.unwrap_or(5432)));
+            }
+            None => targets.push((name.clone(), port.unwrap_or(5432))),
         }
     }
-    if config.get_hosts().is_empty() {
+    if config.get_hostaddrs().len() > config.get_hosts().len() {
         return Err(PgError::ConnectionFailed(
-            "the address names no host".into(),
+            "more hostaddr than host entries in the address".into(),
         ));
     }
-    Ok(config)
+    Ok((config, targets))
+}
+
+/// Guest connections to PostgreSQL servers open at once, process-wide.
+pub const MAX_CONNECTIONS: usize = 256;
+
+fn slots() -> Arc<tokio::sync::Semaphore> {
+    static SLOTS: OnceLock<Arc<tokio::sync::Semaphore>> = OnceLock::new();
+    SLOTS
+        .get_or_init(|| Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS)))
+        .clone()
 }
 
 /// The pools, by address, least recently used first.
@@ -148,8 +186,11 @@ fn pool_for(address: &str, config: tokio_postgres::Config) -> Result<Pool, PgErr
         pools.push(entry);
         return Ok(pool);
     }
+    // A connection goes back with no transaction the last guest left
+    // open, and no session state (Spin's `Clean` does not roll back).
+    let clean = RecyclingMethod::Clean.query().unwrap_or_default();
     let manager_config = ManagerConfig {
-        recycling_method: RecyclingMethod::Clean,
+        recycling_method: RecyclingMethod::Custom(format!("ROLLBACK; {clean}")),
     };
     let manager = if config.get_ssl_mode() == SslMode::Disable {
         Manager::from_config(config, tokio_postgres::NoTls, manager_config)
@@ -178,7 +219,17 @@ fn pool_for(address: &str, config: tokio_postgres::Config) -> Result<Pool, PgErr
 impl PgConnection {
     /// Connects to `address`, every host of which `allowed` must allow.
     pub async fn open(address: &str, allowed: &AllowedHosts) -> Result<Self, PgError> {
-        let config = check_allowed(address, allowed)?;
+        let (config, targets) = check_allowed(address, allowed)?;
+        for (host, port) in &targets {
+            crate::data::check_addresses(allowed, "postgres", host, *port)
+                .await
+                .map_err(PgError::ConnectionFailed)?;
+        }
+        let slot = slots().try_acquire_owned().map_err(|_| {
+            PgError::ConnectionFailed(format!(
+                "too many PostgreSQL connections open in the process (at most {MAX_CONNECTIONS})"
+            ))
+        })?;
         let pool = pool_for(address, config)?;
         let client = pool
             .get()
@@ -186,11 +237,14 @@ impl PgConnection {
             .map_err(|e| PgError::ConnectionFailed(e.to_string()))?;
         Ok(Self {
             client: Arc::new(client),
+            _slot: Arc::new(slot),
         })
     }
 
     /// Runs a statement; the number of rows it changed.
     pub async fn execute(&self, statement: &str, params: &[PgValue]) -> Result<u64, PgError> {
+        // A parameter that cannot be converted: value-conversion-failed
+        // here, bad-parameter for a query, as in Spin.
         let params = to_sql(params)?;
         let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p.as_ref() as _).collect();
         self.client
@@ -199,26 +253,32 @@ impl PgConnection {
             .map_err(query_failed)
     }
 
-    /// Runs a query; its columns and rows, up to [`MAX_RESULT_BYTES`].
+    /// Runs a query; its columns and rows, read as they come and stopped
+    /// past [`MAX_RESULT_BYTES`].
     pub async fn query(&self, statement: &str, params: &[PgValue]) -> Result<RowSet, PgError> {
-        let params = to_sql(params)?;
-        let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p.as_ref() as _).collect();
+        use futures_util::TryStreamExt;
+        let params = to_sql(params).map_err(|e| match e {
+            PgError::ValueConversionFailed(why) => PgError::BadParameter(why),
+            other => other,
+        })?;
         let prepared = self.client.prepare(statement).await.map_err(query_failed)?;
         let columns = prepared
             .columns()
             .iter()
             .map(|c| (c.name().to_owned(), data_type(c.type_())))
             .collect();
-        let rows = self
+        let refs = params.iter().map(|p| p.as_ref() as &(dyn ToSql + Sync));
+        let stream = self
             .client
-            .query(&prepared, &refs)
+            .query_raw(&prepared, refs)
             .await
             .map_err(query_failed)?;
+        let mut stream = std::pin::pin!(stream);
         let mut bytes = 0usize;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in &rows {
+        let mut rows = Vec::new();
+        while let Some(row) = stream.try_next().await.map_err(query_failed)? {
             let values = (0..row.len())
-                .map(|i| value(row, i))
+                .map(|i| value(&row, i))
                 .collect::<Result<Vec<_>, _>>()?;
             bytes += values.iter().map(size).sum::<usize>();
             if bytes > MAX_RESULT_BYTES {
@@ -227,9 +287,9 @@ impl PgConnection {
                     MAX_RESULT_BYTES >> 20
                 )));
             }
-            out.push(values);
+            rows.push(values);
         }
-        Ok(RowSet { columns, rows: out })
+        Ok(RowSet { columns, rows })
     }
 }
 

@@ -67,33 +67,44 @@ fn slots() -> Arc<Semaphore> {
         .clone()
 }
 
+/// An error as Spin reports it: `other` with the text.
 fn other(e: redis::RedisError) -> RedisError {
-    // A reply that is not of the type asked for (as Spin's `type-error`);
-    // the server's own errors (WRONGTYPE, not an integer) are `other`, as
-    // in Spin.
-    if e.kind() == redis::ErrorKind::UnexpectedReturnType {
-        return RedisError::TypeError;
-    }
     RedisError::Other(e.to_string())
 }
 
-/// Whether `address` is a Redis URL `allowed` lets the guest reach.
-pub fn is_allowed(address: &str, allowed: &AllowedHosts) -> bool {
-    let Ok(uri) = address.parse::<http::Uri>() else {
-        return false;
-    };
+/// `sadd`'s errors: a reply of the wrong type is `type-error` there (and
+/// only there), as in Spin.
+fn typed(e: redis::RedisError) -> RedisError {
+    if e.kind() == redis::ErrorKind::UnexpectedReturnType {
+        return RedisError::TypeError;
+    }
+    other(e)
+}
+
+/// The scheme, host and port of `address` if it is a Redis URL an entry
+/// of `allowed` names.
+pub fn allowed_target(address: &str, allowed: &AllowedHosts) -> Option<(String, String, u16)> {
+    let uri = address.parse::<http::Uri>().ok()?;
     match (uri.scheme_str(), uri.host()) {
         (Some(scheme @ ("redis" | "rediss")), Some(host)) => {
-            allowed.allows_parts(scheme, host, Some(uri.port_u16().unwrap_or(6379)))
+            let port = uri.port_u16().unwrap_or(6379);
+            allowed
+                .allows_parts(scheme, host, Some(port))
+                .then(|| (scheme.to_owned(), host.to_owned(), port))
         }
-        _ => false,
+        _ => None,
     }
 }
 
 impl RedisConnection {
     /// Connects to `address`, which `allowed` must allow.
     pub async fn open(address: &str, allowed: &AllowedHosts) -> Result<Self, RedisError> {
-        if !is_allowed(address, allowed) {
+        let (scheme, host, port) =
+            allowed_target(address, allowed).ok_or(RedisError::InvalidAddress)?;
+        // Where the name leads must be reachable too (no link-local, and
+        // loopback or private only when an entry names it).
+        if let Err(why) = crate::data::check_addresses(allowed, &scheme, &host, port).await {
+            tracing::warn!(address = %redacted(address), "Redis connection refused: {why}");
             return Err(RedisError::InvalidAddress);
         }
         let slot = slots()
@@ -142,7 +153,7 @@ impl RedisConnection {
     }
 
     pub async fn sadd(&self, key: &str, values: Vec<String>) -> Result<u32, RedisError> {
-        self.conn().sadd(key, values).await.map_err(other)
+        self.conn().sadd(key, values).await.map_err(typed)
     }
 
     pub async fn smembers(&self, key: &str) -> Result<Vec<String>, RedisError> {

@@ -319,20 +319,46 @@ pub fn check_redis_url(url: &str) -> Result<()> {
         .with_context(|| format!("{} is not a valid URL", redacted(url)))
 }
 
-/// `url` with any password replaced by `***`, for logs and errors.
+/// `url` with any password replaced by `***`, for logs and errors: the
+/// userinfo's, and a `pass=` or `password=` query parameter's (which
+/// redis-rs reads for `unix://` URLs). Text that does not look like a URL
+/// is not shown at all.
 pub fn redacted(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
+        return "(not a URL)".to_owned();
     };
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(authority_end);
-    match authority.rsplit_once('@') {
-        Some((userinfo, host)) => {
-            let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
-            format!("{scheme}://{user}:***@{host}{tail}")
-        }
-        None => url.to_owned(),
+    let (rest, query) = match rest.split_once('?') {
+        Some((rest, query)) => (rest, Some(query)),
+        None => (rest, None),
+    };
+    // The host starts after the last `@` of the part before the path: a
+    // password may hold `/` or `#` that were not percent-encoded.
+    let (userinfo, tail) = match rest.rsplit_once('@') {
+        Some((userinfo, tail)) => (Some(userinfo), tail),
+        None => (None, rest),
+    };
+    let mut shown = format!("{scheme}://");
+    if let Some(userinfo) = userinfo {
+        let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
+        shown.push_str(&format!("{user}:***@"));
     }
+    shown.push_str(tail);
+    if let Some(query) = query {
+        let params: Vec<String> = query
+            .split('&')
+            .map(|param| match param.split_once('=') {
+                Some((key, _))
+                    if key.eq_ignore_ascii_case("pass") || key.eq_ignore_ascii_case("password") =>
+                {
+                    format!("{key}=***")
+                }
+                _ => param.to_owned(),
+            })
+            .collect();
+        shown.push('?');
+        shown.push_str(&params.join("&"));
+    }
+    shown
 }
 
 #[cfg(test)]

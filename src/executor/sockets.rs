@@ -40,7 +40,14 @@ pub fn allows(allowed: &AllowedHosts, addr: SocketAddr, how: SocketAddrUse) -> b
         SocketAddrUse::TcpConnect => "tcp",
         SocketAddrUse::UdpBind | SocketAddrUse::UdpSend | SocketAddrUse::UdpReceive => "udp",
     };
-    allowed.allows_parts(scheme, &addr.ip().to_string(), Some(addr.port()))
+    let ip = addr.ip().to_string();
+    // As for outbound HTTP: an entry must allow the address, and a
+    // link-local, loopback or private one only when an entry names it
+    // (so `tcp://*:80` does not reach the metadata service or the host).
+    allowed.allows_parts(scheme, &ip, Some(addr.port()))
+        && allowed
+            .may_connect(scheme, &ip, addr.ip(), addr.port())
+            .is_ok()
 }
 
 /// The sockets in `table`, of either version.
@@ -56,10 +63,10 @@ fn live(table: &mut ResourceTable) -> usize {
         .count()
 }
 
-/// Whether the instance is at its bound (and so logs it).
+/// Whether the instance is at its bound (logged once per instance).
 fn at_limit(state: &mut HostState) -> bool {
     let full = live(&mut state.table) >= MAX_SOCKETS;
-    if full {
+    if full && !std::mem::replace(&mut state.socket_limit_logged, true) {
         tracing::warn!(
             component = %state.outbound.component,
             request_id = %state.outbound.request_id(),

@@ -37,6 +37,8 @@ pub struct HostState {
     /// The key-value stores the component may open.
     pub kv: KvAccess,
     pub sqlite: SqliteAccess,
+    /// Whether the socket bound has been logged for this instance.
+    pub socket_limit_logged: bool,
     /// Counts the instance as active while it lives.
     _live: InstanceLive,
 }
@@ -60,6 +62,7 @@ impl HostState {
             variables,
             kv: stores.kv,
             sqlite: stores.sqlite,
+            socket_limit_logged: false,
             limits: GuestLimits::new(max_memory),
             _live: live,
         }

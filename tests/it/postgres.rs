@@ -105,6 +105,19 @@ fn queries_and_statements_with_parameters_on_both_interfaces() {
         !daemon.stderr().contains(pg.password),
         "the password reached the log"
     );
+
+    // A transaction a guest leaves open is rolled back when its pooled
+    // connection goes back: the next request (on that same connection)
+    // does not write inside it.
+    assert_eq!(ok("pg3/execute", "BEGIN"), "0");
+    assert_eq!(
+        ok(
+            "pg3/execute?3&kit",
+            "INSERT INTO pets (id, name) VALUES ($1, $2)"
+        ),
+        "1"
+    );
+    assert_eq!(pg.psql("SELECT count(*) FROM pets WHERE id = 3"), "1");
 }
 
 #[test]
@@ -129,6 +142,15 @@ fn only_allowed_hosts_are_reached_and_credentials_are_checked() {
         (
             "host=/var/run/postgresql user=postgres",
             "Unix sockets are not supported",
+        ),
+        // The allowed host, but a `hostaddr` elsewhere: where the client
+        // would connect.
+        (
+            &*format!(
+                "host=127.0.0.1 hostaddr=127.0.0.2 port={} user=postgres",
+                pg.port
+            ),
+            "address postgres://127.0.0.2",
         ),
         ("not a connection string", "ConnectionFailed("),
     ] {

@@ -80,13 +80,23 @@ fn without_socket_entries_nothing_is_reached() {
     daemon
         .send("POST", &format!("/tcp/127.0.0.1:{port}"), "x")
         .assert_guest_error("connect: Permission denied");
-    let name = daemon.send("POST", &format!("/tcp/localhost:{port}"), "x");
-    assert_eq!(
-        name.status,
-        500,
-        "no name lookups without socket entries: {}",
-        name.text()
-    );
+    // No name lookups either.
+    daemon
+        .send("POST", &format!("/tcp/localhost:{port}"), "x")
+        .assert_guest_error("connect: failed to lookup address information");
+}
+
+#[test]
+fn a_wildcard_entry_does_not_reach_loopback_or_link_local() {
+    let port = echo_server();
+    let daemon = start(&app(&format!("\"tcp://*:{port}\", \"tcp://*:80\"")));
+    // As for outbound HTTP: loopback only when an entry names it, and
+    // link-local (the metadata service) never.
+    for address in [format!("127.0.0.1:{port}"), "169.254.169.254:80".to_owned()] {
+        daemon
+            .send("POST", &format!("/tcp/{address}"), "x")
+            .assert_guest_error("connect: Permission denied");
+    }
 }
 
 #[test]
