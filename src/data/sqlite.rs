@@ -205,21 +205,34 @@ pub struct SqliteConnection {
 }
 
 impl SqliteAccess {
-    /// Opens `label`: it must be declared, then exist.
-    pub fn open(&self, label: &str) -> Result<SqliteConnection, SqlError> {
-        let Some(databases) = &self.databases else {
+    /// Opens `label`, which must be declared, on the blocking pool (opening
+    /// a file and setting WAL may wait for another connection's lock).
+    pub async fn open(&self, label: &str) -> Result<SqliteConnection, SqlError> {
+        let Some(databases) = self.databases.clone() else {
             return Err(SqlError::AccessDenied);
         };
         if !self.labels.iter().any(|l| l == label) {
             return Err(SqlError::AccessDenied);
         }
-        let conn = databases.connect(label)?;
-        Ok(SqliteConnection {
-            label: label.to_owned(),
-            interrupt: Arc::new(conn.get_interrupt_handle()),
-            conn: Arc::new(Mutex::new(conn)),
-            running: databases.running.clone(),
+        let permit = databases
+            .running
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| SqlError::Io("the database is shutting down".into()))?;
+        let label = label.to_owned();
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            let conn = databases.connect(&label)?;
+            Ok(SqliteConnection {
+                label,
+                interrupt: Arc::new(conn.get_interrupt_handle()),
+                conn: Arc::new(Mutex::new(conn)),
+                running: databases.running.clone(),
+            })
         })
+        .await
+        .map_err(|e| SqlError::Io(format!("the database did not open: {e}")))?
     }
 }
 

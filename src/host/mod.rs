@@ -69,6 +69,23 @@ impl HostState {
     }
 }
 
+/// Connections of one kind (SQLite, Redis, PostgreSQL) an instance may
+/// hold at once; past it, opening another is an error (Spin bounds each
+/// instance's tables the same way).
+pub const MAX_CONNECTIONS_PER_INSTANCE: usize = 64;
+
+impl HostState {
+    /// Whether the instance already holds [`MAX_CONNECTIONS_PER_INSTANCE`]
+    /// handles of type `T`.
+    pub fn holds_most<T: 'static>(&mut self) -> bool {
+        self.table
+            .iter_mut()
+            .filter(|entry| entry.is::<T>())
+            .count()
+            >= MAX_CONNECTIONS_PER_INSTANCE
+    }
+}
+
 impl WasiView for HostState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
         WasiCtxView {

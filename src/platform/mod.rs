@@ -35,6 +35,8 @@ pub(crate) mod bindings {
             "fermyon:spin/http.send-request": async,
             // Statements run on the blocking pool, awaited.
             "fermyon:spin/sqlite.[method]connection.execute": async,
+            "fermyon:spin/sqlite.[static]connection.open": async,
+            "spin:sqlite/sqlite.[static]connection.open": async,
             "spin:sqlite/sqlite.[method]connection.execute": async,
             // Making the stream and future may fail (a full table): a trap.
             "spin:sqlite/sqlite.[method]connection.execute-async": trappable,

@@ -185,6 +185,12 @@ impl HostState {
     /// Opens a connection for the guest; a denied address is logged
     /// (never with its password).
     async fn open_pg(&mut self, address: &str) -> Result<Resource<PgConnection>, PgError> {
+        if self.holds_most::<PgConnection>() {
+            return Err(PgError::ConnectionFailed(format!(
+                "too many connections: an instance holds at most {}",
+                crate::host::MAX_CONNECTIONS_PER_INSTANCE
+            )));
+        }
         let allowed = self.outbound.allowed.clone();
         let conn = PgConnection::open(address, &allowed)
             .await

@@ -83,6 +83,9 @@ impl v2::Host for HostState {}
 
 impl v2::HostConnection for HostState {
     async fn open(&mut self, address: String) -> Result<Resource<RedisConnection>, v2::Error> {
+        if self.holds_most::<RedisConnection>() {
+            return Err(v2::Error::TooManyConnections);
+        }
         let allowed = self.outbound.allowed.clone();
         let log = self.redis_opener();
         let conn = RedisConnection::open(&address, &allowed)
@@ -199,10 +202,14 @@ impl<U> v3::HostConnectionWithStore<U> for Platform {
         accessor: &Accessor<U, Self>,
         address: String,
     ) -> Result<Resource<RedisConnection>, v3::Error> {
-        let (allowed, log) = accessor.with(|mut access| {
+        let (allowed, log, full) = accessor.with(|mut access| {
             let state = access.get();
-            (state.outbound.allowed.clone(), state.redis_opener())
+            let full = state.holds_most::<RedisConnection>();
+            (state.outbound.allowed.clone(), state.redis_opener(), full)
         });
+        if full {
+            return Err(v3::Error::TooManyConnections);
+        }
         let conn = RedisConnection::open(&address, &allowed)
             .await
             .inspect_err(|e| log(&address, e))?;

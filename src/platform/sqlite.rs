@@ -71,18 +71,35 @@ conversions!(v2);
 conversions!(v3);
 
 impl HostState {
-    /// Opens a database the component declared; an undeclared one is logged.
-    fn open_sqlite(&mut self, database: &str) -> Result<Resource<SqliteConnection>, SqlError> {
-        let conn = self.sqlite.open(database).inspect_err(|e| {
-            if let SqlError::AccessDenied = e {
-                tracing::warn!(
-                    component = %self.outbound.component,
-                    request_id = %self.outbound.request_id(),
-                    database = %database,
-                    "SQLite database not in sqlite_databases; access denied"
-                );
-            }
-        })?;
+    /// Whether the component may open another connection now: what to
+    /// open it with, or the error (an undeclared database is logged).
+    fn sqlite_opener(
+        &mut self,
+        database: &str,
+    ) -> Result<crate::data::sqlite::SqliteAccess, SqlError> {
+        if self.holds_most::<SqliteConnection>() {
+            return Err(SqlError::Io(format!(
+                "too many open connections: an instance holds at most {}",
+                crate::host::MAX_CONNECTIONS_PER_INSTANCE
+            )));
+        }
+        if !self.sqlite.labels.iter().any(|l| l == database) {
+            tracing::warn!(
+                component = %self.outbound.component,
+                request_id = %self.outbound.request_id(),
+                database = %database,
+                "SQLite database not in sqlite_databases; access denied"
+            );
+        }
+        Ok(self.sqlite.clone())
+    }
+
+    /// Opens a database the component declared, off the async workers.
+    async fn open_sqlite(
+        &mut self,
+        database: &str,
+    ) -> Result<Resource<SqliteConnection>, SqlError> {
+        let conn = self.sqlite_opener(database)?.open(database).await?;
         self.table
             .push(conn)
             .map_err(|e| SqlError::Io(e.to_string()))
@@ -124,8 +141,8 @@ async fn execute(
 impl v2::Host for HostState {}
 
 impl v2::HostConnection for HostState {
-    fn open(&mut self, database: String) -> Result<Resource<SqliteConnection>, v2::Error> {
-        Ok(self.open_sqlite(&database)?)
+    async fn open(&mut self, database: String) -> Result<Resource<SqliteConnection>, v2::Error> {
+        Ok(self.open_sqlite(&database).await?)
     }
 
     async fn execute(
@@ -151,8 +168,8 @@ impl v2::HostConnection for HostState {
 impl v3::Host for HostState {}
 
 impl v3::HostConnection for HostState {
-    fn open(&mut self, database: String) -> Result<Resource<SqliteConnection>, v3::Error> {
-        Ok(self.open_sqlite(&database)?)
+    async fn open(&mut self, database: String) -> Result<Resource<SqliteConnection>, v3::Error> {
+        Ok(self.open_sqlite(&database).await?)
     }
 
     async fn execute(
@@ -188,7 +205,15 @@ impl<U> v3::HostConnectionWithStore<U> for Platform {
         accessor: &Accessor<U, Self>,
         database: String,
     ) -> Result<Resource<SqliteConnection>, v3::Error> {
-        accessor.with(|mut access| Ok(access.get().open_sqlite(&database)?))
+        let opener = accessor.with(|mut access| access.get().sqlite_opener(&database))?;
+        let conn = opener.open(&database).await?;
+        accessor.with(|mut access| {
+            access
+                .get()
+                .table
+                .push(conn)
+                .map_err(|e| v3::Error::Io(e.to_string()))
+        })
     }
 
     /// The rows on a stream, then `ok` on the future (they are read whole

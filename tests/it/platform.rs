@@ -429,3 +429,29 @@ fn sqlite_statements_run_before_serving_as_spin_up_runs_them() {
         "{stderr}"
     );
 }
+
+#[test]
+fn an_instance_holds_a_bounded_number_of_database_connections() {
+    let app = TestApp::new(&APP.replace(
+        "key_value_stores = [\"default\", \"cache\"]",
+        "sqlite_databases = [\"default\"]",
+    ));
+    let state = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(
+        &app,
+        &[
+            "--variable",
+            "name=n",
+            "--variable",
+            "token=t",
+            "--state-dir",
+            state.path().to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        daemon.get("/sqlhoard/10000").text(),
+        "opened 64, then Error::Io(\"too many open connections: an instance holds at most 64\")"
+    );
+    // They went with the instance: the next request opens its own.
+    assert_eq!(daemon.get("/sqlhoard/3").text(), "opened 3");
+}

@@ -38,7 +38,9 @@
 //!   (or the error); `POST /udp/<host:port>`: sends the body as one
 //!   datagram from an ephemeral port; `GET /hoard/<n>`: creates up to `n`
 //!   TCP sockets (the `wasi` crate's `create-tcp-socket`) and holds them,
-//!   answering how many it got and the error that stopped it.
+//!   answering how many it got and the error that stopped it;
+//!   `GET /sqlhoard/<n>`: the same with connections to the default SQLite
+//!   database.
 //!
 //! Errors are answered `500` with the error's debug text, so tests can read
 //! what the host said (e.g. `AccessDenied`). Used by the variables and
@@ -75,6 +77,7 @@ fn handle_platform(req: Request) -> anyhow::Result<impl IntoResponse> {
         ["tcp", address] => tcp(address, req.body()),
         ["udp", address] => udp(address, req.body()),
         ["hoard", n] => Ok(hoard(n.parse().unwrap_or(0))),
+        ["sqlhoard", n] => Ok(sql_hoard(n.parse().unwrap_or(0))),
         ["redis", rest @ ..] => {
             let address = req
                 .header("redis-address")
@@ -334,4 +337,15 @@ fn hoard(n: usize) -> String {
         }
     }
     format!("created {}", held.len())
+}
+
+fn sql_hoard(n: usize) -> String {
+    let mut held = Vec::new();
+    for _ in 0..n {
+        match spin_sdk::sqlite::Connection::open_default() {
+            Ok(conn) => held.push(conn),
+            Err(e) => return format!("opened {}, then {e:?}", held.len()),
+        }
+    }
+    format!("opened {}", held.len())
 }
