@@ -14,6 +14,7 @@ pub mod sqlite;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use tokio::sync::Semaphore;
 
@@ -28,6 +29,50 @@ pub fn blocking_slots() -> Arc<Semaphore> {
     SLOTS
         .get_or_init(|| Arc::new(Semaphore::new(MAX_BLOCKING)))
         .clone()
+}
+
+/// Runs `f` on tokio's blocking pool within [`blocking_slots`]. The slot,
+/// and `held` (a caller's own permit), go with the thread: a caller that is
+/// dropped frees them only once `f` has returned.
+pub async fn run_blocking<T: Send + 'static>(
+    held: impl Send + 'static,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, String> {
+    let slot = blocking_slots()
+        .acquire_owned()
+        .await
+        .map_err(|_| "the database is shutting down".to_owned())?;
+    tokio::task::spawn_blocking(move || {
+        let _held = (slot, held);
+        f()
+    })
+    .await
+    .map_err(|e| format!("the database call did not finish: {e}"))
+}
+
+/// How long a SQLite write waits for another connection's (or process's)
+/// lock.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Opens the SQLite database at `path` (creating its directory), or a new
+/// one in memory, with the busy timeout and WAL: how every store and
+/// database here opens.
+pub fn open_sqlite(path: Option<&Path>) -> Result<rusqlite::Connection, String> {
+    let conn = match path {
+        Some(path) => {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            }
+            rusqlite::Connection::open(path)
+        }
+        None => rusqlite::Connection::open_in_memory(),
+    }
+    .map_err(|e| e.to_string())?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| e.to_string())?;
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .map_err(|e| e.to_string())?;
+    Ok(conn)
 }
 
 /// The directory of the state: `flag` (`--state-dir`), else the runtime

@@ -15,22 +15,17 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use anyhow::{Result, bail};
 use rusqlite::limits::Limit;
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, InterruptHandle};
-use tokio::sync::Semaphore;
 
 use crate::data::runtime_config::{RuntimeConfig, SqliteConfig};
 
 /// The most a statement's result may take in the host (Spin's bound on
 /// what the host buffers for a guest is the same).
 pub const MAX_RESULT_BYTES: usize = 128 << 20;
-
-/// How long a statement waits for another connection's write lock.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A column value, as Spin's SQLite interfaces carry it.
 #[derive(Debug, Clone, PartialEq)]
@@ -65,7 +60,6 @@ pub enum SqlError {
 /// stay the guest's.
 pub struct Databases {
     labels: BTreeMap<String, SqliteConfig>,
-    running: Arc<Semaphore>,
 }
 
 impl Databases {
@@ -79,10 +73,7 @@ impl Databases {
                 path: Some(state_dir.join("sqlite_db.db")),
                 allow_attach_file: false,
             });
-        Arc::new(Self {
-            labels,
-            running: crate::data::blocking_slots(),
-        })
+        Arc::new(Self { labels })
     }
 
     /// What component `component` may open: its declared `labels`, each
@@ -151,19 +142,7 @@ impl Databases {
         let config = self.labels.get(label).ok_or(SqlError::NoSuchDatabase)?;
         let shown = self.describe(label).unwrap_or_default();
         let io = |e: &dyn std::fmt::Display| SqlError::Io(format!("{shown}: {e}"));
-        let conn = match &config.path {
-            Some(path) => {
-                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(dir).map_err(|e| io(&e))?;
-                }
-                Connection::open(path)
-            }
-            None => Connection::open_in_memory(),
-        }
-        .map_err(|e| io(&e))?;
-        conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| io(&e))?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(|e| io(&e))?;
+        let conn = crate::data::open_sqlite(config.path.as_deref()).map_err(|e| io(&e))?;
         // No ATTACH (nor VACUUM INTO, which attaches): a guest reaches its
         // database and no other file of the host, unless the operator
         // allowed it (Spin's `allow_attach_file`).
@@ -201,7 +180,6 @@ pub struct SqliteConnection {
     label: String,
     conn: Arc<Mutex<Connection>>,
     interrupt: Arc<InterruptHandle>,
-    running: Arc<Semaphore>,
 }
 
 impl SqliteAccess {
@@ -214,25 +192,17 @@ impl SqliteAccess {
         if !self.labels.iter().any(|l| l == label) {
             return Err(SqlError::AccessDenied);
         }
-        let permit = databases
-            .running
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| SqlError::Io("the database is shutting down".into()))?;
         let label = label.to_owned();
-        tokio::task::spawn_blocking(move || {
-            let _permit = permit;
+        crate::data::run_blocking((), move || {
             let conn = databases.connect(&label)?;
             Ok(SqliteConnection {
                 label,
                 interrupt: Arc::new(conn.get_interrupt_handle()),
                 conn: Arc::new(Mutex::new(conn)),
-                running: databases.running.clone(),
             })
         })
         .await
-        .map_err(|e| SqlError::Io(format!("the database did not open: {e}")))?
+        .map_err(SqlError::Io)?
     }
 }
 
@@ -277,25 +247,16 @@ impl SqliteConnection {
         statement: String,
         parameters: Vec<Value>,
     ) -> Result<Rows, SqlError> {
-        let permit = self
-            .running
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| SqlError::Io("the database is shutting down".into()))?;
         let conn = self.conn.clone();
         let mut guard = InterruptOnDrop(Some(self.interrupt.clone()));
-        let rows = tokio::task::spawn_blocking(move || {
-            // Held by the thread: a dropped request does not free its slot
-            // before its statement has stopped.
-            let _permit = permit;
+        let rows = crate::data::run_blocking((), move || {
             let conn = conn
                 .lock()
                 .map_err(|_| SqlError::Io("the database connection is unavailable".into()))?;
             run(&conn, &statement, &parameters)
         })
         .await
-        .map_err(|e| SqlError::Io(format!("the statement did not finish: {e}")))?;
+        .map_err(SqlError::Io)?;
         guard.0 = None;
         rows
     }

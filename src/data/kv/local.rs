@@ -8,7 +8,6 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use anyhow::{Context, Result};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -40,9 +39,6 @@ impl Schema {
 /// which exists only as long as its one connection).
 const FILE_CONNECTIONS: usize = 4;
 
-/// How long a write waits for another connection's (or process's) lock.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-
 /// One SQLite key-value database.
 pub struct LocalKv {
     path: Option<PathBuf>,
@@ -55,29 +51,16 @@ pub struct LocalKv {
 impl LocalKv {
     /// Opens (creating if needed) the database at `path`, or one in memory.
     pub fn open(path: Option<&Path>, schema: Schema) -> Result<Arc<Self>> {
-        let conn = match path {
-            Some(path) => {
-                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(dir).with_context(|| {
-                        format!("cannot create the key-value directory {}", dir.display())
-                    })?;
-                }
-                Connection::open(path)
-            }
-            None => Connection::open_in_memory(),
-        }
-        .with_context(|| format!("cannot open the key-value database {}", describe(path)))?;
+        let conn = crate::data::open_sqlite(path).map_err(|e| {
+            anyhow::anyhow!("cannot open the key-value database {}: {e}", describe(path))
+        })?;
         let table = schema.table();
-        conn.busy_timeout(BUSY_TIMEOUT)
-            .and_then(|()| {
-                conn.execute_batch(&format!(
-                    "PRAGMA journal_mode = WAL;
-                     CREATE TABLE IF NOT EXISTS {table} (
-                         store TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL,
-                         PRIMARY KEY (store, key));"
-                ))
-            })
-            .with_context(|| format!("cannot set up the key-value database {}", describe(path)))?;
+        conn.execute_batch(&format!(
+            "CREATE TABLE IF NOT EXISTS {table} (
+                 store TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL,
+                 PRIMARY KEY (store, key));"
+        ))
+        .with_context(|| format!("cannot set up the key-value database {}", describe(path)))?;
         let connections = if path.is_some() { FILE_CONNECTIONS } else { 1 };
         Ok(Arc::new(Self {
             path: path.map(Path::to_path_buf),
@@ -97,29 +80,20 @@ impl LocalKv {
         self: &Arc<Self>,
         f: impl FnOnce(&mut Connection, &'static str) -> rusqlite::Result<T> + Send + 'static,
     ) -> Result<T, String> {
-        let unavailable = |_| "the key-value database is shutting down".to_owned();
         let connection = self
             .connections
             .clone()
             .acquire_owned()
             .await
-            .map_err(unavailable)?;
-        let running = crate::data::blocking_slots()
-            .acquire_owned()
-            .await
-            .map_err(unavailable)?;
+            .map_err(|_| "the key-value database is shutting down".to_owned())?;
         let this = self.clone();
-        tokio::task::spawn_blocking(move || {
-            // Held by the thread: a dropped request frees its slots only
-            // once its call has finished.
-            let _slots = (connection, running);
+        crate::data::run_blocking(connection, move || {
             let mut conn = this.take()?;
             let result = f(&mut conn, this.table).map_err(db_error);
             this.give_back(conn);
             result
         })
-        .await
-        .map_err(|e| format!("the key-value call did not finish: {e}"))?
+        .await?
     }
 
     /// An idle connection, or a new one (never for memory: its one
@@ -133,9 +107,7 @@ impl LocalKv {
             .path
             .as_deref()
             .ok_or_else(|| "the in-memory key-value database is gone".to_owned())?;
-        let conn = Connection::open(path).map_err(db_error)?;
-        conn.busy_timeout(BUSY_TIMEOUT).map_err(db_error)?;
-        Ok(conn)
+        crate::data::open_sqlite(Some(path))
     }
 
     fn give_back(&self, conn: Connection) {
