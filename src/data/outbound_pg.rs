@@ -40,6 +40,9 @@ const TIMEOUT: Duration = Duration::from_secs(5);
 #[derive(Debug)]
 pub enum PgError {
     ConnectionFailed(String),
+    /// `allowed_outbound_hosts` does not let the guest reach the address
+    /// (`connection-failed` to the guest, logged by the caller).
+    Denied(String),
     BadParameter(String),
     QueryFailed(String),
     ValueConversionFailed(String),
@@ -122,7 +125,7 @@ pub fn check_allowed(
     };
     let denied = |name: &str, port: Option<u16>| {
         let port = port.map(|p| format!(":{p}")).unwrap_or_default();
-        PgError::ConnectionFailed(format!("address postgres://{name}{port} is not permitted"))
+        PgError::Denied(format!("address postgres://{name}{port} is not permitted"))
     };
     if config.get_hosts().is_empty() {
         return Err(PgError::ConnectionFailed(
@@ -223,7 +226,7 @@ impl PgConnection {
         for (host, port) in &targets {
             crate::data::check_addresses(allowed, "postgres", host, *port)
                 .await
-                .map_err(PgError::ConnectionFailed)?;
+                .map_err(PgError::Denied)?;
         }
         let slot = slots().try_acquire_owned().map_err(|_| {
             PgError::ConnectionFailed(format!(

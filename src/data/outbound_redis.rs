@@ -31,8 +31,11 @@ const TIMEOUT: Duration = Duration::from_secs(5);
 /// Why an operation failed, as Spin's interfaces report it.
 #[derive(Debug)]
 pub enum RedisError {
-    /// Not a Redis URL, or not in `allowed_outbound_hosts`.
+    /// Not a Redis URL.
     InvalidAddress,
+    /// `allowed_outbound_hosts` does not let the guest reach the address
+    /// (`invalid-address` to the guest, logged by the caller).
+    Denied(String),
     TooManyConnections,
     TypeError,
     Other(String),
@@ -99,14 +102,13 @@ pub fn allowed_target(address: &str, allowed: &AllowedHosts) -> Option<(String, 
 impl RedisConnection {
     /// Connects to `address`, which `allowed` must allow.
     pub async fn open(address: &str, allowed: &AllowedHosts) -> Result<Self, RedisError> {
-        let (scheme, host, port) =
-            allowed_target(address, allowed).ok_or(RedisError::InvalidAddress)?;
+        let (scheme, host, port) = allowed_target(address, allowed)
+            .ok_or_else(|| RedisError::Denied("not a redis:// URL that an entry allows".into()))?;
         // Where the name leads must be reachable too (no link-local, and
         // loopback or private only when an entry names it).
-        if let Err(why) = crate::data::check_addresses(allowed, &scheme, &host, port).await {
-            tracing::warn!(address = %redacted(address), "Redis connection refused: {why}");
-            return Err(RedisError::InvalidAddress);
-        }
+        crate::data::check_addresses(allowed, &scheme, &host, port)
+            .await
+            .map_err(RedisError::Denied)?;
         let slot = slots()
             .try_acquire_owned()
             .map_err(|_| RedisError::TooManyConnections)?;

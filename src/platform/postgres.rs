@@ -18,7 +18,9 @@ macro_rules! errors {
         impl From<PgError> for $v::Error {
             fn from(e: PgError) -> Self {
                 match e {
-                    PgError::ConnectionFailed(m) => $v::Error::ConnectionFailed(m),
+                    PgError::ConnectionFailed(m) | PgError::Denied(m) => {
+                        $v::Error::ConnectionFailed(m)
+                    }
                     PgError::BadParameter(m) => $v::Error::BadParameter(m),
                     PgError::QueryFailed(m) => $v::Error::QueryFailed(m),
                     PgError::ValueConversionFailed(m) => $v::Error::ValueConversionFailed(m),
@@ -145,41 +147,31 @@ fn v3_type(t: PgType) -> v3::DbDataType {
     }
 }
 
-fn v2_rows(set: RowSet) -> rdbms::RowSet {
-    rdbms::RowSet {
-        columns: set
-            .columns
-            .into_iter()
-            .map(|(name, t)| rdbms::Column {
-                name,
-                data_type: v2_type(t),
-            })
-            .collect(),
-        rows: set
-            .rows
-            .into_iter()
-            .map(|row| row.into_iter().map(v2_value).collect())
-            .collect(),
-    }
+/// A row set in one version's types, by its value and type conversions.
+macro_rules! rows {
+    ($name:ident, $v:ident, $value:ident, $type:ident) => {
+        fn $name(set: RowSet) -> $v::RowSet {
+            $v::RowSet {
+                columns: set
+                    .columns
+                    .into_iter()
+                    .map(|(name, t)| $v::Column {
+                        name,
+                        data_type: $type(t),
+                    })
+                    .collect(),
+                rows: set
+                    .rows
+                    .into_iter()
+                    .map(|row| row.into_iter().map($value).collect())
+                    .collect(),
+            }
+        }
+    };
 }
 
-fn v3_rows(set: RowSet) -> v3::RowSet {
-    v3::RowSet {
-        columns: set
-            .columns
-            .into_iter()
-            .map(|(name, t)| v3::Column {
-                name,
-                data_type: v3_type(t),
-            })
-            .collect(),
-        rows: set
-            .rows
-            .into_iter()
-            .map(|row| row.into_iter().map(v3_value).collect())
-            .collect(),
-    }
-}
+rows!(v2_rows, rdbms, v2_value, v2_type);
+rows!(v3_rows, v3, v3_value, v3_type);
 
 impl HostState {
     /// Opens a connection for the guest; a denied address is logged
@@ -195,13 +187,11 @@ impl HostState {
         let conn = PgConnection::open(address, &allowed)
             .await
             .inspect_err(|e| {
-                if let PgError::ConnectionFailed(why) = e
-                    && why.ends_with("is not permitted")
-                {
+                if let PgError::Denied(why) = e {
                     tracing::warn!(
                         component = %self.outbound.component,
                         request_id = %self.outbound.request_id(),
-                        "PostgreSQL {why} by allowed_outbound_hosts; denied"
+                        "PostgreSQL {why}; denied (allowed_outbound_hosts)"
                     );
                 }
             })?;
@@ -218,69 +208,49 @@ impl HostState {
     }
 }
 
+/// One version's `connection` resource over [`PgConnection`]: `$types`
+/// holds its parameter, row-set and error types, `$rows` converts rows.
+macro_rules! connection {
+    ($v:ident, $types:ident, $rows:ident) => {
+        impl $v::HostConnection for HostState {
+            async fn open(
+                &mut self,
+                address: String,
+            ) -> Result<Resource<PgConnection>, $types::Error> {
+                Ok(self.open_pg(&address).await?)
+            }
+
+            async fn query(
+                &mut self,
+                c: Resource<PgConnection>,
+                statement: String,
+                params: Vec<$types::ParameterValue>,
+            ) -> Result<$types::RowSet, $types::Error> {
+                let params: Vec<PgValue> = params.into_iter().map(Into::into).collect();
+                Ok($rows(self.pg(&c)?.query(&statement, &params).await?))
+            }
+
+            async fn execute(
+                &mut self,
+                c: Resource<PgConnection>,
+                statement: String,
+                params: Vec<$types::ParameterValue>,
+            ) -> Result<u64, $types::Error> {
+                let params: Vec<PgValue> = params.into_iter().map(Into::into).collect();
+                Ok(self.pg(&c)?.execute(&statement, &params).await?)
+            }
+
+            async fn drop(&mut self, c: Resource<PgConnection>) -> wasmtime::Result<()> {
+                self.table.delete(c)?;
+                Ok(())
+            }
+        }
+    };
+}
+
 impl rdbms::Host for HostState {}
 impl v2::Host for HostState {}
-
-impl v2::HostConnection for HostState {
-    async fn open(&mut self, address: String) -> Result<Resource<PgConnection>, rdbms::Error> {
-        Ok(self.open_pg(&address).await?)
-    }
-
-    async fn query(
-        &mut self,
-        c: Resource<PgConnection>,
-        statement: String,
-        params: Vec<rdbms::ParameterValue>,
-    ) -> Result<rdbms::RowSet, rdbms::Error> {
-        let params: Vec<PgValue> = params.into_iter().map(Into::into).collect();
-        Ok(v2_rows(self.pg(&c)?.query(&statement, &params).await?))
-    }
-
-    async fn execute(
-        &mut self,
-        c: Resource<PgConnection>,
-        statement: String,
-        params: Vec<rdbms::ParameterValue>,
-    ) -> Result<u64, rdbms::Error> {
-        let params: Vec<PgValue> = params.into_iter().map(Into::into).collect();
-        Ok(self.pg(&c)?.execute(&statement, &params).await?)
-    }
-
-    async fn drop(&mut self, c: Resource<PgConnection>) -> wasmtime::Result<()> {
-        self.table.delete(c)?;
-        Ok(())
-    }
-}
-
 impl v3::Host for HostState {}
 
-impl v3::HostConnection for HostState {
-    async fn open(&mut self, address: String) -> Result<Resource<PgConnection>, v3::Error> {
-        Ok(self.open_pg(&address).await?)
-    }
-
-    async fn query(
-        &mut self,
-        c: Resource<PgConnection>,
-        statement: String,
-        params: Vec<v3::ParameterValue>,
-    ) -> Result<v3::RowSet, v3::Error> {
-        let params: Vec<PgValue> = params.into_iter().map(Into::into).collect();
-        Ok(v3_rows(self.pg(&c)?.query(&statement, &params).await?))
-    }
-
-    async fn execute(
-        &mut self,
-        c: Resource<PgConnection>,
-        statement: String,
-        params: Vec<v3::ParameterValue>,
-    ) -> Result<u64, v3::Error> {
-        let params: Vec<PgValue> = params.into_iter().map(Into::into).collect();
-        Ok(self.pg(&c)?.execute(&statement, &params).await?)
-    }
-
-    async fn drop(&mut self, c: Resource<PgConnection>) -> wasmtime::Result<()> {
-        self.table.delete(c)?;
-        Ok(())
-    }
-}
+connection!(v2, rdbms, v2_rows);
+connection!(v3, v3, v3_rows);

@@ -17,7 +17,7 @@ macro_rules! conversions {
         impl From<RedisError> for $v::Error {
             fn from(e: RedisError) -> Self {
                 match e {
-                    RedisError::InvalidAddress => $v::Error::InvalidAddress,
+                    RedisError::InvalidAddress | RedisError::Denied(_) => $v::Error::InvalidAddress,
                     RedisError::TooManyConnections => $v::Error::TooManyConnections,
                     RedisError::TypeError => $v::Error::TypeError,
                     RedisError::Other(why) => $v::Error::Other(why),
@@ -57,12 +57,12 @@ impl HostState {
         let component = self.outbound.component.clone();
         let request_id = self.outbound.request_id();
         move |address, error| {
-            if let RedisError::InvalidAddress = error {
+            if let RedisError::Denied(why) = error {
                 tracing::warn!(
                     component = %component,
                     request_id = %request_id,
                     address = %crate::data::runtime_config::redacted(address),
-                    "Redis address not in allowed_outbound_hosts (or not a redis:// URL); denied"
+                    "Redis address not in allowed_outbound_hosts, or not reachable ({why}); denied"
                 );
             }
         }
