@@ -414,17 +414,7 @@ impl StateRecipe {
         if let Some(root) = &self.files_root {
             wasi.preopened_dir(root, "/", FsPerms::ReadOnly)?;
         }
-        let allowed = self.allowed.clone();
-        wasi.socket_addr_check(move |addr, how| {
-            let allowed = sockets::allows(&allowed, addr, how);
-            Box::pin(async move { allowed })
-        });
-        // Sockets (and name lookups) exist only for a component with
-        // `tcp://` or `udp://` entries.
-        let sockets = self.allowed.allows_sockets();
-        wasi.allow_tcp(sockets)
-            .allow_udp(sockets)
-            .allow_ip_name_lookup(sockets);
+        sockets::configure(&mut wasi, &self.allowed);
         let outbound = OutboundPolicy {
             component: self.id.clone(),
             tag: self.tag.clone(),

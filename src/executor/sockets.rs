@@ -14,10 +14,12 @@
 //! wrapped over wasmtime's for this.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use anyhow::Result;
 use wasmtime::StoreContextMut;
 use wasmtime::component::{Linker, Resource, ResourceTable};
+use wasmtime_wasi::WasiCtxBuilder;
 use wasmtime_wasi::sockets::{SocketAddrUse, WasiSocketsView};
 
 use crate::host::HostState;
@@ -29,6 +31,23 @@ pub const MAX_SOCKETS: usize = 64;
 /// The wasi:sockets 0.2 version wasmtime-wasi links (guests' older 0.2.x
 /// imports resolve to it).
 const P2: &str = "0.2.12";
+
+/// Gives the guest sockets (and name lookups) if its entries allow any
+/// (`tcp://`, `udp://`), checked by [`allows`]; without, wasmtime-wasi's
+/// defaults deny them all and nothing is set up.
+pub fn configure(wasi: &mut WasiCtxBuilder, allowed: &Arc<AllowedHosts>) {
+    if !allowed.allows_sockets() {
+        return;
+    }
+    let allowed = allowed.clone();
+    wasi.socket_addr_check(move |addr, how| {
+        let allowed = allows(&allowed, addr, how);
+        Box::pin(async move { allowed })
+    })
+    .allow_tcp(true)
+    .allow_udp(true)
+    .allow_ip_name_lookup(true);
+}
 
 /// Whether the guest may use `addr` for `how`, as Spin decides.
 pub fn allows(allowed: &AllowedHosts, addr: SocketAddr, how: SocketAddrUse) -> bool {
