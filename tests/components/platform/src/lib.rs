@@ -245,9 +245,31 @@ fn redis(method: &Method, address: &str, rest: &[&str], body: &[u8]) -> Result<S
     }
 }
 
+/// Opens `$address` with `$pg` (`spin_sdk::pg` or `pg3`), runs `$op` and
+/// renders the result: rows changed, or `name:Type` columns and `|`-joined
+/// rows.
+macro_rules! pg_run {
+    ($pg:ident, $address:expr, $op:expr, $statement:expr, $params:expr) => {{
+        let text = |e: spin_sdk::$pg::PgError| format!("{e:?}");
+        let conn = spin_sdk::$pg::Connection::open($address).map_err(text)?;
+        match $op {
+            "execute" => conn.execute($statement, &$params).map(|n| n.to_string()).map_err(text),
+            _ => {
+                let set = conn.query($statement, &$params).map_err(text)?;
+                let columns: Vec<String> =
+                    set.columns.iter().map(|c| format!("{}:{}", c.name, type_name(&c.data_type))).collect();
+                let rows = set
+                    .rows
+                    .iter()
+                    .map(|r| r.iter().map(|v| format!("{v:?}")).collect::<Vec<_>>().join("|"));
+                Ok(std::iter::once(columns.join(",")).chain(rows).collect::<Vec<_>>().join("\n"))
+            }
+        }
+    }};
+}
+
 fn pg2(address: &str, op: &str, statement: &str, params: &[&str]) -> Result<String, String> {
-    use spin_sdk::pg::{Connection, ParameterValue};
-    let text = |e: spin_sdk::pg::PgError| format!("{e:?}");
+    use spin_sdk::pg::ParameterValue;
     let params: Vec<ParameterValue> = params
         .iter()
         .map(|p| match (p.parse::<i32>(), *p) {
@@ -257,25 +279,11 @@ fn pg2(address: &str, op: &str, statement: &str, params: &[&str]) -> Result<Stri
             _ => ParameterValue::Str(p.to_string()),
         })
         .collect();
-    let conn = Connection::open(address).map_err(text)?;
-    match op {
-        "execute" => conn.execute(statement, &params).map(|n| n.to_string()).map_err(text),
-        _ => {
-            let set = conn.query(statement, &params).map_err(text)?;
-            let columns: Vec<String> =
-                set.columns.iter().map(|c| format!("{}:{}", c.name, type_name(&c.data_type))).collect();
-            let rows = set
-                .rows
-                .iter()
-                .map(|r| r.iter().map(|v| format!("{v:?}")).collect::<Vec<_>>().join("|"));
-            Ok(std::iter::once(columns.join(",")).chain(rows).collect::<Vec<_>>().join("\n"))
-        }
-    }
+    pg_run!(pg, address, op, statement, params)
 }
 
 fn pg3(address: &str, op: &str, statement: &str, params: &[&str]) -> Result<String, String> {
-    use spin_sdk::pg3::{Connection, ParameterValue};
-    let text = |e: spin_sdk::pg3::PgError| format!("{e:?}");
+    use spin_sdk::pg3::ParameterValue;
     let params: Vec<ParameterValue> = params
         .iter()
         .map(|p| {
@@ -290,20 +298,7 @@ fn pg3(address: &str, op: &str, statement: &str, params: &[&str]) -> Result<Stri
             }
         })
         .collect();
-    let conn = Connection::open(address).map_err(text)?;
-    match op {
-        "execute" => conn.execute(statement, &params).map(|n| n.to_string()).map_err(text),
-        _ => {
-            let set = conn.query(statement, &params).map_err(text)?;
-            let columns: Vec<String> =
-                set.columns.iter().map(|c| format!("{}:{}", c.name, type_name(&c.data_type))).collect();
-            let rows = set
-                .rows
-                .iter()
-                .map(|r| r.iter().map(|v| format!("{v:?}")).collect::<Vec<_>>().join("|"));
-            Ok(std::iter::once(columns.join(",")).chain(rows).collect::<Vec<_>>().join("\n"))
-        }
-    }
+    pg_run!(pg3, address, op, statement, params)
 }
 
 /// `Int32` for `DbDataType::Int32`.
