@@ -85,7 +85,7 @@ fn live(table: &mut ResourceTable) -> usize {
 /// Whether the instance is at its bound (logged once per instance).
 fn at_limit(state: &mut HostState) -> bool {
     let full = live(&mut state.table) >= MAX_SOCKETS;
-    if full && !std::mem::replace(&mut state.socket_limit_logged, true) {
+    if full && state.first_warning(crate::host::Warning::SocketLimit) {
         tracing::warn!(
             component = %state.outbound.component,
             request_id = %state.outbound.request_id(),

@@ -37,8 +37,8 @@ pub struct HostState {
     /// The key-value stores the component may open.
     pub kv: KvAccess,
     pub sqlite: SqliteAccess,
-    /// Whether the socket bound has been logged for this instance.
-    pub socket_limit_logged: bool,
+    /// The warnings this instance has already logged ([`Warning`]).
+    warned: u8,
     /// Counts the instance as active while it lives.
     _live: InstanceLive,
 }
@@ -62,7 +62,7 @@ impl HostState {
             variables,
             kv: stores.kv,
             sqlite: stores.sqlite,
-            socket_limit_logged: false,
+            warned: 0,
             limits: GuestLimits::new(max_memory),
             _live: live,
         }
@@ -74,7 +74,26 @@ impl HostState {
 /// instance's tables the same way).
 pub const MAX_CONNECTIONS_PER_INSTANCE: usize = 64;
 
+/// A warning a guest could otherwise repeat without bound: each is logged
+/// once per instance (the guest still gets its error every time).
+#[derive(Clone, Copy)]
+#[repr(u8)]
+pub enum Warning {
+    SocketLimit = 1,
+    RedisDenied = 2,
+    PostgresDenied = 4,
+}
+
 impl HostState {
+    /// Whether `warning` is logged for the first time in this instance
+    /// (then log it).
+    pub fn first_warning(&mut self, warning: Warning) -> bool {
+        let bit = warning as u8;
+        let first = self.warned & bit == 0;
+        self.warned |= bit;
+        first
+    }
+
     /// Whether the instance already holds [`MAX_CONNECTIONS_PER_INSTANCE`]
     /// handles of type `T`.
     pub fn holds_most<T: 'static>(&mut self) -> bool {

@@ -51,20 +51,19 @@ conversions!(v2);
 conversions!(v3);
 
 impl HostState {
-    /// What a connection needs from the store to open: the allowed
-    /// hosts, and a logger for a denied address.
-    fn redis_opener(&self) -> impl FnOnce(&str, &RedisError) + Send + 'static + use<> {
-        let component = self.outbound.component.clone();
-        let request_id = self.outbound.request_id();
-        move |address, error| {
-            if let RedisError::Denied(why) = error {
-                tracing::warn!(
-                    component = %component,
-                    request_id = %request_id,
-                    address = %crate::data::runtime_config::redacted(address),
-                    "Redis address not in allowed_outbound_hosts, or not reachable ({why}); denied"
-                );
-            }
+    /// Logs a denied address, once per instance (never its password).
+    fn redis_denied(&mut self, address: &str, error: &RedisError) {
+        let RedisError::Denied(why) = error else {
+            return;
+        };
+        if self.first_warning(crate::host::Warning::RedisDenied) {
+            tracing::warn!(
+                component = %self.outbound.component,
+                request_id = %self.outbound.request_id(),
+                address = %crate::data::runtime_config::redacted(address),
+                "Redis address not in allowed_outbound_hosts, or not reachable ({why}); \
+                 denied (logged once per instance)"
+            );
         }
     }
 
@@ -87,10 +86,9 @@ impl v2::HostConnection for HostState {
             return Err(v2::Error::TooManyConnections);
         }
         let allowed = self.outbound.allowed.clone();
-        let log = self.redis_opener();
         let conn = RedisConnection::open(&address, &allowed)
             .await
-            .inspect_err(|e| log(&address, e))?;
+            .inspect_err(|e| self.redis_denied(&address, e))?;
         self.table
             .push(conn)
             .map_err(|_| v2::Error::TooManyConnections)
@@ -202,17 +200,17 @@ impl<U> v3::HostConnectionWithStore<U> for Platform {
         accessor: &Accessor<U, Self>,
         address: String,
     ) -> Result<Resource<RedisConnection>, v3::Error> {
-        let (allowed, log, full) = accessor.with(|mut access| {
+        let (allowed, full) = accessor.with(|mut access| {
             let state = access.get();
             let full = state.holds_most::<RedisConnection>();
-            (state.outbound.allowed.clone(), state.redis_opener(), full)
+            (state.outbound.allowed.clone(), full)
         });
         if full {
             return Err(v3::Error::TooManyConnections);
         }
         let conn = RedisConnection::open(&address, &allowed)
             .await
-            .inspect_err(|e| log(&address, e))?;
+            .inspect_err(|e| accessor.with(|mut access| access.get().redis_denied(&address, e)))?;
         accessor.with(|mut access| {
             access
                 .get()
