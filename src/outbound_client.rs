@@ -41,6 +41,15 @@ fn tls_config() -> Arc<ClientConfig> {
 /// A client TLS configuration with the system's roots (read once) and
 /// the given ALPN protocols: for HTTP, PostgreSQL and the like.
 pub fn tls_config_for(alpn: Vec<Vec<u8>>) -> Arc<ClientConfig> {
+    tls_config_with_roots(alpn, &[])
+}
+
+/// [`tls_config_for`], trusting `extra` roots besides the system's (a
+/// guest's own CA for its database, say).
+pub fn tls_config_with_roots(
+    alpn: Vec<Vec<u8>>,
+    extra: &[tokio_rustls::rustls::pki_types::CertificateDer<'static>],
+) -> Arc<ClientConfig> {
     static ROOTS: OnceLock<Arc<RootCertStore>> = OnceLock::new();
     let roots = ROOTS.get_or_init(|| {
         let mut roots = RootCertStore::empty();
@@ -56,11 +65,18 @@ pub fn tls_config_for(alpn: Vec<Vec<u8>>) -> Arc<ClientConfig> {
         );
         Arc::new(roots)
     });
+    let roots = if extra.is_empty() {
+        roots.clone()
+    } else {
+        let mut with_extra = (**roots).clone();
+        with_extra.add_parsable_certificates(extra.iter().cloned());
+        Arc::new(with_extra)
+    };
     let provider = Arc::new(ring::default_provider());
     let mut config = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .expect("ring supports the default TLS versions")
-        .with_root_certificates(roots.clone())
+        .with_root_certificates(roots)
         .with_no_client_auth();
     config.alpn_protocols = alpn;
     Arc::new(config)

@@ -41,6 +41,8 @@ mod p3;
 mod platform;
 #[path = "it/postgres.rs"]
 mod postgres;
+#[path = "it/postgres4.rs"]
+mod postgres4;
 #[path = "it/rc.rs"]
 mod rc;
 #[path = "it/redis.rs"]

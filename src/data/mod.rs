@@ -112,6 +112,22 @@ pub async fn check_addresses(
     Ok(())
 }
 
+/// An error and its causes, `: `-joined (a cause its error already
+/// shows is not repeated): what a guest is told about a failed connection.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(e) = cause {
+        let part = e.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        cause = e.source();
+    }
+    text
+}
+
 /// The stores a component may open: its key-value stores and SQLite
 /// databases.
 #[derive(Clone, Default)]

@@ -10,12 +10,14 @@
 //! - outbound Redis: `fermyon:spin/redis@2.0.0` and `spin:redis@3.0.0`
 //!   ([`redis`], over [`crate::data::outbound_redis`]);
 //! - outbound PostgreSQL: `fermyon:spin/postgres@2.0.0` and
-//!   `spin:postgres@3.0.0` ([`postgres`], over [`crate::data::outbound_pg`]);
+//!   `spin:postgres@3.0.0` ([`postgres`]), `spin:postgres@4.x`
+//!   ([`postgres4`]), over [`crate::data::outbound_pg`];
 //! - the old Spin SDK's outbound `fermyon:spin/http` ([`legacy_http`]).
 
 mod key_value;
 mod legacy_http;
 mod postgres;
+mod postgres4;
 mod redis;
 mod sqlite;
 mod wasi_keyvalue;
@@ -49,9 +51,13 @@ pub(crate) mod bindings {
             "wasi:keyvalue/batch": async,
             // Outbound Redis waits for the server.
             "fermyon:spin/redis": async,
-            // So does PostgreSQL.
+            // So does PostgreSQL (both versions of spin:postgres).
             "fermyon:spin/postgres": async,
             "spin:postgres/postgres": async,
+            // A builder is a table entry, which may not fit: a trap.
+            "spin:postgres/postgres.[constructor]connection-builder": async | trappable,
+            // Making the stream and future may fail (a full table): a trap.
+            "spin:postgres/postgres.[method]connection.query-async": trappable,
         },
         with: {
             "fermyon:spin/key-value.store": crate::data::kv::KvStore,
@@ -61,6 +67,7 @@ pub(crate) mod bindings {
             "spin:redis/redis.connection": crate::data::outbound_redis::RedisConnection,
             "fermyon:spin/postgres.connection": crate::data::outbound_pg::PgConnection,
             "spin:postgres/postgres.connection": crate::data::outbound_pg::PgConnection,
+            "spin:postgres/postgres.connection-builder": super::postgres4::Builder,
             "spin:key-value/key-value.store": crate::data::kv::KvStore,
             "wasi:keyvalue/store.bucket": crate::data::kv::KvStore,
             "wasi:keyvalue/atomics.cas": super::wasi_keyvalue::Cas,
@@ -74,7 +81,8 @@ use bindings::fermyon::spin2_0_0::{
     sqlite as sqlite_v2, variables,
 };
 use bindings::spin::key_value::key_value as key_value_v3;
-use bindings::spin::postgres::postgres as postgres_v3;
+use bindings::spin::postgres3_0_0::postgres as postgres_v3;
+use bindings::spin::postgres4_2_0::postgres as postgres_v4;
 use bindings::spin::redis::redis as redis_v3;
 use bindings::spin::sqlite::sqlite as sqlite_v3;
 use bindings::spin::variables::variables as variables_v3;
@@ -113,6 +121,7 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> anyhow::Result<()> {
     key_value_v3::add_to_linker::<_, Platform>(linker, |s| s)?;
     sqlite_v3::add_to_linker::<_, Platform>(linker, |s| s)?;
     redis_v3::add_to_linker::<_, Platform>(linker, |s| s)?;
+    postgres_v4::add_to_linker::<_, Platform>(linker, |s| s)?;
     Ok(())
 }
 

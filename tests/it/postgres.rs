@@ -21,8 +21,20 @@ fn app(pg: &Postgres) -> TestApp {
 
 /// `POST /<version>/<op>?<params>` with the statement as the body.
 fn call(daemon: &Daemon, path: &str, address: &str, statement: &str) -> Response {
+    post(daemon, path, address, "", statement)
+}
+
+/// `POST /<path>` with the server's address, `headers` (whole lines) and
+/// the statement as the body.
+pub fn post(
+    daemon: &Daemon,
+    path: &str,
+    address: &str,
+    headers: &str,
+    statement: &str,
+) -> Response {
     daemon.raw(&format!(
-        "POST /{path} HTTP/1.1\r\nHost: h\r\npg-address: {address}\r\n\
+        "POST /{path} HTTP/1.1\r\nHost: h\r\npg-address: {address}\r\n{headers}\
          Content-Length: {}\r\nConnection: close\r\n\r\n{statement}",
         statement.len()
     ))

@@ -17,12 +17,17 @@
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime, Timeouts};
 use tokio_postgres::config::{Host, SslMode};
-use tokio_postgres::types::{ToSql, Type};
+use tokio_postgres::types::ToSql;
+use tokio_rustls::rustls::pki_types::CertificateDer;
 
 use crate::outbound_hosts::AllowedHosts;
+
+mod types;
+
+pub use types::{BoundKind, Interval, PgRange, PgType, PgValue};
+use types::{data_type, to_sql, value};
 
 /// Connections one address's pool keeps (Spin keeps 64).
 pub const POOL_SIZE: usize = 16;
@@ -44,51 +49,44 @@ pub enum PgError {
     /// (`connection-failed` to the guest, logged by the caller).
     Denied(String),
     BadParameter(String),
-    QueryFailed(String),
+    QueryFailed(QueryError),
     ValueConversionFailed(String),
     Other(String),
 }
 
-/// A value, in a row or as a parameter (the union of what Spin's
-/// PostgreSQL interfaces carry).
-#[derive(Debug, Clone, PartialEq)]
-pub enum PgValue {
-    Boolean(bool),
-    Int8(i8),
-    Int16(i16),
-    Int32(i32),
-    Int64(i64),
-    /// Only as a parameter of the 2.0 interface, which Postgres refuses.
-    Unsigned,
-    Floating32(f32),
-    Floating64(f64),
-    Str(String),
-    Binary(Vec<u8>),
-    Date((i32, u8, u8)),
-    Time((u8, u8, u8, u32)),
-    Datetime((i32, u8, u8, u8, u8, u8, u32)),
-    /// Unix seconds (a parameter only; rows carry `Datetime`).
-    Timestamp(i64),
-    Null,
-    /// A column type with no value of its own here.
-    Unsupported,
+impl PgError {
+    fn query(text: String) -> Self {
+        PgError::QueryFailed(QueryError::Text(text))
+    }
 }
 
-/// A column's type, as Spin names it.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum PgType {
-    Boolean,
-    Int16,
-    Int32,
-    Int64,
-    Floating32,
-    Floating64,
-    Str,
-    Binary,
-    Date,
-    Time,
-    Datetime,
-    Other,
+/// Why a query failed: the server's structured error, or text.
+#[derive(Debug)]
+pub enum QueryError {
+    Text(String),
+    Db(Box<DbError>),
+}
+
+impl QueryError {
+    /// The error as one line (what the 2.0 and 3.0 interfaces carry).
+    pub fn into_text(self) -> String {
+        match self {
+            QueryError::Text(text) => text,
+            QueryError::Db(db) => db.as_text,
+        }
+    }
+}
+
+/// An error the server reported, in its parts (SQLSTATE `code`, ...).
+#[derive(Debug)]
+pub struct DbError {
+    pub as_text: String,
+    pub severity: String,
+    pub code: String,
+    pub message: String,
+    pub detail: Option<String>,
+    /// The other fields the server gave (`hint`, `table`, `column`, ...).
+    pub extras: Vec<(String, String)>,
 }
 
 /// What a query returned.
@@ -173,17 +171,25 @@ fn slots() -> Arc<tokio::sync::Semaphore> {
         .clone()
 }
 
-/// The pools, by address, least recently used first.
-fn pools() -> &'static Mutex<Vec<(String, Pool)>> {
-    static POOLS: OnceLock<Mutex<Vec<(String, Pool)>>> = OnceLock::new();
+/// A pool's address and the digest of its guest root, if any.
+type PoolKey = (String, Option<[u8; 32]>);
+
+/// The pools, least recently used first.
+fn pools() -> &'static Mutex<Vec<(PoolKey, Pool)>> {
+    static POOLS: OnceLock<Mutex<Vec<(PoolKey, Pool)>>> = OnceLock::new();
     POOLS.get_or_init(|| Mutex::new(Vec::new()))
 }
 
-fn pool_for(address: &str, config: tokio_postgres::Config) -> Result<Pool, PgError> {
+fn pool_for(
+    address: &str,
+    config: tokio_postgres::Config,
+    ca_root: Option<&CaRoot>,
+) -> Result<Pool, PgError> {
+    let key: PoolKey = (address.to_owned(), ca_root.map(|r| r.digest));
     let mut pools = pools()
         .lock()
         .map_err(|_| PgError::Other("the PostgreSQL pools are unavailable".into()))?;
-    if let Some(i) = pools.iter().position(|(a, _)| a == address) {
+    if let Some(i) = pools.iter().position(|(k, _)| *k == key) {
         let entry = pools.remove(i);
         let pool = entry.1.clone();
         pools.push(entry);
@@ -198,7 +204,8 @@ fn pool_for(address: &str, config: tokio_postgres::Config) -> Result<Pool, PgErr
     let manager = if config.get_ssl_mode() == SslMode::Disable {
         Manager::from_config(config, tokio_postgres::NoTls, manager_config)
     } else {
-        let tls = crate::outbound_client::tls_config_for(Vec::new());
+        let extra = ca_root.map_or(&[][..], |r| &r.certs[..]);
+        let tls = crate::outbound_client::tls_config_with_roots(Vec::new(), extra);
         let connector = tokio_postgres_rustls::MakeRustlsConnect::new((*tls).clone());
         Manager::from_config(config, connector, manager_config)
     };
@@ -215,13 +222,18 @@ fn pool_for(address: &str, config: tokio_postgres::Config) -> Result<Pool, PgErr
     if pools.len() >= MAX_POOLS {
         pools.remove(0);
     }
-    pools.push((address.to_owned(), pool.clone()));
+    pools.push((key, pool.clone()));
     Ok(pool)
 }
 
 impl PgConnection {
-    /// Connects to `address`, every host of which `allowed` must allow.
-    pub async fn open(address: &str, allowed: &AllowedHosts) -> Result<Self, PgError> {
+    /// Connects to `address`, every host of which `allowed` must allow;
+    /// TLS trusts the system's roots and `ca_root`.
+    pub async fn open(
+        address: &str,
+        allowed: &AllowedHosts,
+        ca_root: Option<&CaRoot>,
+    ) -> Result<Self, PgError> {
         let (config, targets) = check_allowed(address, allowed)?;
         for (host, port) in &targets {
             crate::data::check_addresses(allowed, "postgres", host, *port)
@@ -233,11 +245,11 @@ impl PgConnection {
                 "too many PostgreSQL connections open in the process (at most {MAX_CONNECTIONS})"
             ))
         })?;
-        let pool = pool_for(address, config)?;
+        let pool = pool_for(address, config, ca_root)?;
         let client = pool
             .get()
             .await
-            .map_err(|e| PgError::ConnectionFailed(e.to_string()))?;
+            .map_err(|e| PgError::ConnectionFailed(crate::data::error_chain(&e)))?;
         Ok(Self {
             client: Arc::new(client),
             _slot: Arc::new(slot),
@@ -256,10 +268,9 @@ impl PgConnection {
             .map_err(query_failed)
     }
 
-    /// Runs a query; its columns and rows, read as they come and stopped
-    /// past [`MAX_RESULT_BYTES`].
-    pub async fn query(&self, statement: &str, params: &[PgValue]) -> Result<RowSet, PgError> {
-        use futures_util::TryStreamExt;
+    /// Runs a query; its columns, and its rows as they come (each at most
+    /// [`MAX_RESULT_BYTES`]).
+    pub async fn query_rows(&self, statement: &str, params: &[PgValue]) -> Result<Rows, PgError> {
         let params = to_sql(params).map_err(|e| match e {
             PgError::ValueConversionFailed(why) => PgError::BadParameter(why),
             other => other,
@@ -276,189 +287,135 @@ impl PgConnection {
             .query_raw(&prepared, refs)
             .await
             .map_err(query_failed)?;
-        let mut stream = std::pin::pin!(stream);
+        Ok(Rows {
+            columns,
+            stream: Box::pin(stream),
+            _conn: self.clone(),
+        })
+    }
+
+    /// Runs a query; its columns and rows, stopped past
+    /// [`MAX_RESULT_BYTES`] in all.
+    pub async fn query(&self, statement: &str, params: &[PgValue]) -> Result<RowSet, PgError> {
+        let mut result = self.query_rows(statement, params).await?;
         let mut bytes = 0usize;
         let mut rows = Vec::new();
-        while let Some(row) = stream.try_next().await.map_err(query_failed)? {
+        while let Some(row) = std::future::poll_fn(|cx| result.poll_row(cx)).await {
+            let row = row?;
+            bytes += row.iter().map(PgValue::size).sum::<usize>();
+            if bytes > MAX_RESULT_BYTES {
+                return Err(too_large());
+            }
+            rows.push(row);
+        }
+        Ok(RowSet {
+            columns: result.columns,
+            rows,
+        })
+    }
+}
+
+/// A query's result as it comes from the server; the connection stays
+/// the guest's until it is dropped.
+pub struct Rows {
+    pub columns: Vec<(String, PgType)>,
+    stream: std::pin::Pin<Box<tokio_postgres::RowStream>>,
+    _conn: PgConnection,
+}
+
+impl Rows {
+    /// The next row, converted; `None` after the last.
+    pub fn poll_row(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<Vec<PgValue>, PgError>>> {
+        use futures_util::Stream;
+        self.stream.as_mut().poll_next(cx).map(|row| {
+            let row = match row? {
+                Ok(row) => row,
+                Err(e) => return Some(Err(query_failed(e))),
+            };
             let values = (0..row.len())
                 .map(|i| value(&row, i))
-                .collect::<Result<Vec<_>, _>>()?;
-            bytes += values.iter().map(size).sum::<usize>();
-            if bytes > MAX_RESULT_BYTES {
-                return Err(PgError::QueryFailed(format!(
-                    "the result is larger than {} MiB; select fewer rows or columns (LIMIT)",
-                    MAX_RESULT_BYTES >> 20
-                )));
-            }
-            rows.push(values);
-        }
-        Ok(RowSet { columns, rows })
+                .collect::<Result<Vec<_>, _>>();
+            Some(values.and_then(|values| {
+                if values.iter().map(PgValue::size).sum::<usize>() > MAX_RESULT_BYTES {
+                    return Err(too_large());
+                }
+                Ok(values)
+            }))
+        })
     }
 }
 
-/// A failed query or statement, with the server's message or the cause
-/// (a parameter of the wrong type, say).
+fn too_large() -> PgError {
+    PgError::query(format!(
+        "the result is larger than {} MiB; select fewer rows or columns (LIMIT)",
+        MAX_RESULT_BYTES >> 20
+    ))
+}
+
+/// A root certificate a guest gave for a connection's TLS, with its
+/// digest (pools are kept by address and root).
+#[derive(Clone)]
+pub struct CaRoot {
+    certs: Vec<CertificateDer<'static>>,
+    digest: [u8; 32],
+}
+
+impl CaRoot {
+    /// The certificates of a PEM text (at least one).
+    pub fn from_pem(text: &str) -> Result<Self, PgError> {
+        use sha2::Digest;
+        use tokio_rustls::rustls::pki_types::pem::PemObject;
+        let invalid = |why: String| PgError::Other(format!("invalid root certificate: {why}"));
+        let certs = CertificateDer::pem_slice_iter(text.as_bytes())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| invalid(e.to_string()))?;
+        if certs.is_empty() {
+            return Err(invalid("no PEM CERTIFICATE block".into()));
+        }
+        let mut roots = tokio_rustls::rustls::RootCertStore::empty();
+        for cert in &certs {
+            roots
+                .add(cert.clone())
+                .map_err(|e| invalid(e.to_string()))?;
+        }
+        Ok(Self {
+            certs,
+            digest: sha2::Sha256::digest(text.as_bytes()).into(),
+        })
+    }
+}
+
+/// A failed query or statement: the server's error in its parts, or the
+/// cause (a parameter of the wrong type, say).
 fn query_failed(e: tokio_postgres::Error) -> PgError {
     if let Some(db) = e.as_db_error() {
-        return PgError::QueryFailed(format!("{}: {}", db.severity(), db.message()));
+        let mut extras = Vec::new();
+        let mut extra = |name: &str, value: Option<String>| {
+            if let Some(value) = value {
+                extras.push((name.to_owned(), value));
+            }
+        };
+        extra("column", db.column().map(str::to_owned));
+        extra("constraint", db.constraint().map(str::to_owned));
+        extra("routine", db.routine().map(str::to_owned));
+        extra("hint", db.hint().map(str::to_owned));
+        extra("table", db.table().map(str::to_owned));
+        extra("datatype", db.datatype().map(str::to_owned));
+        extra("schema", db.schema().map(str::to_owned));
+        extra("file", db.file().map(str::to_owned));
+        extra("line", db.line().map(|l| l.to_string()));
+        extra("where_", db.where_().map(str::to_owned));
+        return PgError::QueryFailed(QueryError::Db(Box::new(DbError {
+            as_text: format!("{}: {}", db.severity(), db.message()),
+            severity: db.severity().to_owned(),
+            code: db.code().code().to_owned(),
+            message: db.message().to_owned(),
+            detail: db.detail().map(str::to_owned),
+            extras,
+        })));
     }
-    match std::error::Error::source(&e) {
-        Some(cause) => PgError::QueryFailed(format!("{e}: {cause}")),
-        None => PgError::QueryFailed(e.to_string()),
-    }
-}
-
-fn size(value: &PgValue) -> usize {
-    32 + match value {
-        PgValue::Str(s) => s.len(),
-        PgValue::Binary(b) => b.len(),
-        _ => 0,
-    }
-}
-
-fn data_type(t: &Type) -> PgType {
-    match *t {
-        Type::BOOL => PgType::Boolean,
-        Type::BYTEA => PgType::Binary,
-        Type::FLOAT4 => PgType::Floating32,
-        Type::FLOAT8 => PgType::Floating64,
-        Type::INT2 => PgType::Int16,
-        Type::INT4 => PgType::Int32,
-        Type::INT8 => PgType::Int64,
-        Type::TEXT | Type::VARCHAR | Type::BPCHAR => PgType::Str,
-        Type::TIMESTAMP | Type::TIMESTAMPTZ => PgType::Datetime,
-        Type::DATE => PgType::Date,
-        Type::TIME => PgType::Time,
-        _ => PgType::Other,
-    }
-}
-
-/// Column `i` of `row`, converted as Spin converts it.
-fn value(row: &tokio_postgres::Row, i: usize) -> Result<PgValue, PgError> {
-    fn get<'a, T: tokio_postgres::types::FromSql<'a>>(
-        row: &'a tokio_postgres::Row,
-        i: usize,
-        make: impl FnOnce(T) -> PgValue,
-    ) -> Result<PgValue, PgError> {
-        let value: Option<T> = row
-            .try_get(i)
-            .map_err(|e| PgError::ValueConversionFailed(format!("column {i}: {e}")))?;
-        Ok(value.map_or(PgValue::Null, make))
-    }
-    match *row.columns()[i].type_() {
-        Type::BOOL => get(row, i, PgValue::Boolean),
-        Type::BYTEA => get(row, i, PgValue::Binary),
-        Type::FLOAT4 => get(row, i, PgValue::Floating32),
-        Type::FLOAT8 => get(row, i, PgValue::Floating64),
-        Type::INT2 => get(row, i, PgValue::Int16),
-        Type::INT4 => get(row, i, PgValue::Int32),
-        Type::INT8 => get(row, i, PgValue::Int64),
-        Type::TEXT | Type::VARCHAR | Type::BPCHAR => get(row, i, PgValue::Str),
-        Type::TIMESTAMP => get(row, i, |v: NaiveDateTime| PgValue::Datetime(datetime(v))),
-        Type::TIMESTAMPTZ => get(row, i, |v: chrono::DateTime<chrono::Utc>| {
-            PgValue::Datetime(datetime(v.naive_utc()))
-        }),
-        Type::DATE => get(row, i, |v: NaiveDate| PgValue::Date(date(v))),
-        Type::TIME => get(row, i, |v: NaiveTime| PgValue::Time(time(v))),
-        _ => get(row, i, |Unsupported| PgValue::Unsupported),
-    }
-}
-
-/// Accepts any column type and reads nothing: Spin's `unsupported` (or
-/// `db-null` when the value is NULL).
-struct Unsupported;
-
-impl<'a> tokio_postgres::types::FromSql<'a> for Unsupported {
-    fn from_sql(_: &Type, _: &'a [u8]) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
-        Ok(Unsupported)
-    }
-
-    fn accepts(_: &Type) -> bool {
-        true
-    }
-}
-
-/// A NULL parameter, whatever the column's type.
-#[derive(Debug)]
-struct Null;
-
-impl ToSql for Null {
-    fn to_sql(
-        &self,
-        _: &Type,
-        _: &mut bytes::BytesMut,
-    ) -> Result<tokio_postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        Ok(tokio_postgres::types::IsNull::Yes)
-    }
-
-    fn accepts(_: &Type) -> bool {
-        true
-    }
-
-    tokio_postgres::types::to_sql_checked!();
-}
-
-fn date(v: NaiveDate) -> (i32, u8, u8) {
-    (v.year(), v.month() as u8, v.day() as u8)
-}
-
-fn time(v: NaiveTime) -> (u8, u8, u8, u32) {
-    (
-        v.hour() as u8,
-        v.minute() as u8,
-        v.second() as u8,
-        v.nanosecond(),
-    )
-}
-
-fn datetime(v: NaiveDateTime) -> (i32, u8, u8, u8, u8, u8, u32) {
-    let (y, mo, d) = date(v.date());
-    let (h, mi, s, ns) = time(v.time());
-    (y, mo, d, h, mi, s, ns)
-}
-
-/// The parameters as tokio-postgres takes them.
-fn to_sql(params: &[PgValue]) -> Result<Vec<Box<dyn ToSql + Send + Sync>>, PgError> {
-    let bad = |what: String| PgError::ValueConversionFailed(what);
-    params
-        .iter()
-        .map(|p| -> Result<Box<dyn ToSql + Send + Sync>, PgError> {
-            Ok(match p {
-                PgValue::Boolean(v) => Box::new(*v),
-                PgValue::Int8(v) => Box::new(*v),
-                PgValue::Int16(v) => Box::new(*v),
-                PgValue::Int32(v) => Box::new(*v),
-                PgValue::Int64(v) => Box::new(*v),
-                PgValue::Unsigned => {
-                    return Err(bad("Postgres does not support unsigned integers".into()));
-                }
-                PgValue::Floating32(v) => Box::new(*v),
-                PgValue::Floating64(v) => Box::new(*v),
-                PgValue::Str(v) => Box::new(v.clone()),
-                PgValue::Binary(v) => Box::new(v.clone()),
-                PgValue::Date((y, m, d)) => Box::new(
-                    NaiveDate::from_ymd_opt(*y, (*m).into(), (*d).into())
-                        .ok_or_else(|| bad(format!("invalid date y={y}, m={m}, d={d}")))?,
-                ),
-                PgValue::Time((h, m, s, ns)) => Box::new(
-                    NaiveTime::from_hms_nano_opt((*h).into(), (*m).into(), (*s).into(), *ns)
-                        .ok_or_else(|| bad(format!("invalid time {h}:{m}:{s}:{ns}")))?,
-                ),
-                PgValue::Datetime((y, mo, d, h, mi, s, ns)) => {
-                    let date = NaiveDate::from_ymd_opt(*y, (*mo).into(), (*d).into())
-                        .ok_or_else(|| bad(format!("invalid date y={y}, m={mo}, d={d}")))?;
-                    let time =
-                        NaiveTime::from_hms_nano_opt((*h).into(), (*mi).into(), (*s).into(), *ns)
-                            .ok_or_else(|| bad(format!("invalid time {h}:{mi}:{s}:{ns}")))?;
-                    Box::new(NaiveDateTime::new(date, time))
-                }
-                PgValue::Timestamp(secs) => Box::new(
-                    chrono::DateTime::<chrono::Utc>::from_timestamp(*secs, 0)
-                        .ok_or_else(|| bad(format!("invalid epoch timestamp {secs}")))?,
-                ),
-                PgValue::Null => Box::new(Null),
-                PgValue::Unsupported => return Err(bad("unsupported is not a parameter".into())),
-            })
-        })
-        .collect()
+    PgError::query(crate::data::error_chain(&e))
 }

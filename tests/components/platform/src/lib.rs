@@ -33,6 +33,11 @@
 //!   `|`-joined values (`Debug`), an execute the rows changed. `/pg3/...`:
 //!   the same through `spin_sdk::pg3` (spin:postgres@3.0.0), where a
 //!   parameter `date:Y-M-D` is a date.
+//! - `POST /pg4/query`, `POST /pg4/execute`: the same through
+//!   `spin_sdk::pg4` (spin:postgres@4.0.0), with the parameters in the
+//!   `pg-params` header (`;`-separated, typed as [`pg4_param`] reads
+//!   them), JSONB shown as text, and a server error's code, severity,
+//!   message, detail and extras.
 //! - `POST /tcp/<host:port>`: wasi:sockets through `std::net`: connects,
 //!   writes the body, closes its side and answers what the peer sent back
 //!   (or the error); `POST /udp/<host:port>`: sends the body as one
@@ -73,6 +78,13 @@ fn handle_platform(req: Request) -> anyhow::Result<impl IntoResponse> {
             } else {
                 pg3(&address, op, &statement, &params)
             }
+        }
+        ["pg4", op] => {
+            let header = |name: &str| req.header(name).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+            let statement = String::from_utf8_lossy(req.body()).into_owned();
+            let params = header("pg-params");
+            let params: Vec<&str> = params.split(';').filter(|p| !p.is_empty()).collect();
+            pg4(&header("pg-address"), op, &statement, &params)
         }
         ["tcp", address] => tcp(address, req.body()),
         ["udp", address] => udp(address, req.body()),
@@ -299,6 +311,77 @@ fn pg3(address: &str, op: &str, statement: &str, params: &[&str]) -> Result<Stri
         })
         .collect();
     pg_run!(pg3, address, op, statement, params)
+}
+
+/// One `pg-params` entry as a spin:postgres@4 parameter: `kind:value`
+/// (`uuid:`, `json:`, `dec:`, `int8:`; `i32range:`, `i64range:`,
+/// `decrange:` with `lo,hi` where `[`/`(` and `]`/`)` mark inclusive or
+/// exclusive bounds and an empty side is unbounded; `i32s:`, `i64s:`,
+/// `decs:`, `strs:` with `,`-joined elements, `null` for NULL;
+/// `interval:micros,days,months`), else an integer, `null`, or text.
+fn pg4_param(p: &str) -> spin_sdk::pg4::ParameterValue {
+    use spin_sdk::pg4::{Interval, ParameterValue as P, RangeBoundKind as K};
+    fn list<T>(v: &str, f: impl Fn(&str) -> T) -> Vec<Option<T>> {
+        v.split(',').map(|e| (e != "null").then(|| f(e))).collect()
+    }
+    fn range<T>(v: &str, f: impl Fn(&str) -> T) -> (Option<(T, K)>, Option<(T, K)>) {
+        let (lo, hi) = v.split_once(',').unwrap_or((v, ""));
+        let lower = lo.strip_prefix('[').map(|n| (n, K::Inclusive)).or_else(|| lo.strip_prefix('(').map(|n| (n, K::Exclusive)));
+        let upper = hi.strip_suffix(']').map(|n| (n, K::Inclusive)).or_else(|| hi.strip_suffix(')').map(|n| (n, K::Exclusive)));
+        let bound = |b: Option<(&str, K)>| b.filter(|(n, _)| !n.is_empty()).map(|(n, k)| (f(n), k));
+        (bound(lower), bound(upper))
+    }
+    let Some((kind, v)) = p.split_once(':') else {
+        return match (p.parse::<i32>(), p) {
+            (Ok(i), _) => P::Int32(i),
+            (_, "null") => P::DbNull,
+            _ => P::Str(p.to_owned()),
+        };
+    };
+    match kind {
+        "uuid" => P::Uuid(v.to_owned()),
+        "json" => P::Jsonb(v.as_bytes().to_vec()),
+        "dec" => P::Decimal(v.to_owned()),
+        "int8" => P::Int64(v.parse().unwrap()),
+        "i32range" => P::RangeInt32(range(v, |n| n.parse().unwrap())),
+        "i64range" => P::RangeInt64(range(v, |n| n.parse().unwrap())),
+        "decrange" => P::RangeDecimal(range(v, str::to_owned)),
+        "i32s" => P::ArrayInt32(list(v, |n| n.parse().unwrap())),
+        "i64s" => P::ArrayInt64(list(v, |n| n.parse().unwrap())),
+        "decs" => P::ArrayDecimal(list(v, str::to_owned)),
+        "strs" => P::ArrayStr(list(v, str::to_owned)),
+        "interval" => {
+            let n: Vec<i64> = v.split(',').map(|n| n.parse().unwrap()).collect();
+            P::Interval(Interval { micros: n[0], days: n[1] as i32, months: n[2] as i32 })
+        }
+        _ => P::Str(p.to_owned()),
+    }
+}
+
+/// `spin_sdk::pg4` (spin:postgres@4.0.0): as [`pg_run!`], with JSONB
+/// values shown as text and a server error's parts.
+fn pg4(address: &str, op: &str, statement: &str, params: &[&str]) -> Result<String, String> {
+    use spin_sdk::pg4::{Connection, DbValue, PgError as Error, QueryError};
+    let text = |e: Error| match e {
+        Error::QueryFailed(QueryError::DbError(db)) => format!(
+            "DbError code={} severity={} message={} detail={:?} extras={:?}",
+            db.code, db.severity, db.message, db.detail, db.extras
+        ),
+        e => format!("{e:?}"),
+    };
+    let params: Vec<_> = params.iter().map(|p| pg4_param(p)).collect();
+    let conn = Connection::open(address).map_err(text)?;
+    if op == "execute" {
+        return conn.execute(statement, &params).map(|n| n.to_string()).map_err(text);
+    }
+    let set = conn.query(statement, &params).map_err(text)?;
+    let columns: Vec<String> = set.columns.iter().map(|c| format!("{}:{}", c.name, type_name(&c.data_type))).collect();
+    let show = |v: &DbValue| match v {
+        DbValue::Jsonb(b) => format!("Jsonb({})", String::from_utf8_lossy(b)),
+        v => format!("{v:?}"),
+    };
+    let rows = set.rows.iter().map(|r| r.iter().map(show).collect::<Vec<_>>().join("|"));
+    Ok(std::iter::once(columns.join(",")).chain(rows).collect::<Vec<_>>().join("\n"))
 }
 
 /// `Int32` for `DbDataType::Int32`.

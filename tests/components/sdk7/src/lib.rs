@@ -1,9 +1,9 @@
 //! `sdk7` test guest, written with `spin-sdk` 7 as current Spin apps are: a
 //! wasi:http 0.3 service (`#[http_service]`) using the async platform
 //! interfaces `spin:variables/variables@3.0.0` and
-//! `spin:key-value/key-value@3.0.0`, `spin:sqlite/sqlite@3.1.0` and
-//! `spin:redis/redis@3.0.0`, and importing `spin:mqtt/mqtt@3.0.0`, which
-//! wasi-httpd does not provide:
+//! `spin:key-value/key-value@3.0.0`, `spin:sqlite/sqlite@3.1.0`,
+//! `spin:redis/redis@3.0.0` and `spin:postgres/postgres@4.2.0`, and
+//! importing `spin:mqtt/mqtt@3.0.0`, which wasi-httpd does not provide:
 //!
 //! - `GET /var/<name>`: the variable's value;
 //! - `GET /kv/<store>/get/<key>`, `PUT /kv/<store>/set/<key>` (body is the
@@ -16,6 +16,11 @@
 //! - `POST /redis/<key>` with the server in the `redis-address` header:
 //!   sets the key to the body, increments `<key>-count`, and answers the
 //!   value read back and the count (`value=... count=...`);
+//! - `POST /pg/query`, `POST /pg/execute` with the server in the
+//!   `pg-address` header: `spin_sdk::pg` (spin:postgres@4.2.0, its async
+//!   functions), as [`pg`] describes;
+//! - `GET /pghoard/<n>`: makes and holds `n` PostgreSQL connection
+//!   builders;
 //! - `GET /mqtt`: opens an MQTT connection (the host traps);
 //! - anything else: `200 sdk7 ok`, without touching MQTT.
 //!
@@ -52,6 +57,22 @@ async fn handle_sdk7(req: Request) -> impl IntoResponse {
             let body = body_bytes(req).await;
             redis(&address, &key, body).await.map_err(|e| format!("{e:?}"))
         }
+        ["pg", op] => {
+            let header = |name: &str| {
+                req.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned()
+            };
+            let (address, ca_file, params) = (header("pg-address"), header("pg-ca-file"), header("pg-params"));
+            let count_only = !header("pg-count").is_empty();
+            let op = op.to_string();
+            let statement = String::from_utf8_lossy(&body_bytes(req).await).into_owned();
+            pg(&address, &ca_file, &op, &statement, &params, count_only).await
+        }
+        ["pghoard", n] => {
+            let held: Vec<_> = (0..n.parse().unwrap_or(0))
+                .map(|_| spin_sdk::pg::wit::postgres::ConnectionBuilder::new("host=127.0.0.1"))
+                .collect();
+            Ok(format!("made {}", held.len()))
+        }
         ["mqtt"] => spin_sdk::mqtt::Connection::open("mqtt://127.0.0.1:1883", "", "", 30)
             .await
             .map(|_| "opened".to_owned())
@@ -70,6 +91,56 @@ async fn redis(address: &str, key: &str, value: Vec<u8>) -> Result<String, spin_
     let count = conn.incr(format!("{key}-count")).await?;
     let read = conn.get(key).await?.unwrap_or_default();
     Ok(format!("value={} count={count}", String::from_utf8_lossy(&read)))
+}
+
+/// Opens `address` (with the CA root in the guest file `ca_file`, when
+/// given, through the connection builder), runs `statement` with `params`
+/// (`;`-separated: integers where they parse, `null`, else text) and
+/// answers a query's `name:Type` columns and `Debug` rows as they stream
+/// in (or only `rows=<n>` when `count_only`), an execute's count.
+async fn pg(
+    address: &str,
+    ca_file: &str,
+    op: &str,
+    statement: &str,
+    params: &str,
+    count_only: bool,
+) -> Result<String, String> {
+    use spin_sdk::pg::{Certificate, Connection, OpenOptions, ParameterValue};
+    let text = |e: spin_sdk::pg::Error| format!("{e:?}");
+    let conn = if ca_file.is_empty() {
+        Connection::open(address).await
+    } else {
+        let options = OpenOptions { ca_root: Some(Certificate::FilePath(ca_file.to_owned())) };
+        Connection::open_with_options(address, options).await
+    }
+    .map_err(text)?;
+    let params: Vec<ParameterValue> = params
+        .split(';')
+        .filter(|p| !p.is_empty())
+        .map(|p| match (p.parse::<i32>(), p) {
+            (Ok(i), _) => ParameterValue::Int32(i),
+            (_, "null") => ParameterValue::DbNull,
+            _ => ParameterValue::Str(p.to_owned()),
+        })
+        .collect();
+    if op == "execute" {
+        return conn.execute(statement, params).await.map(|n| n.to_string()).map_err(text);
+    }
+    let mut result = conn.query(statement, params).await.map_err(text)?;
+    let columns: Vec<String> = result.columns().iter().map(|c| format!("{}:{:?}", c.name, c.data_type)).collect();
+    let mut out = columns.join(",");
+    let mut count = 0usize;
+    while let Some(row) = result.rows().next().await {
+        count += 1;
+        if !count_only {
+            let values: Vec<String> = row.iter().map(|v| format!("{v:?}")).collect();
+            out.push('\n');
+            out.push_str(&values.join("|"));
+        }
+    }
+    result.result().await.map_err(text)?;
+    Ok(if count_only { format!("rows={count}") } else { out })
 }
 
 async fn body_bytes(req: Request) -> Vec<u8> {
