@@ -10,8 +10,11 @@
 //! Socket creation is bounded: an instance holds at most [`MAX_SOCKETS`]
 //! sockets at once; past that, creating one fails with
 //! `new-socket-limit`, so a guest cannot exhaust the process's file
-//! descriptors. The create functions of wasi:sockets 0.2 and 0.3 are
-//! wrapped over wasmtime's for this.
+//! descriptors, and none is made when the process is within an eighth of
+//! its file descriptor limit (whatever guests hold: a 0.3 guest may keep
+//! a socket's streams, and so its descriptor, after dropping it). The
+//! create functions of wasi:sockets 0.2 and 0.3 are wrapped over
+//! wasmtime's for this.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -82,18 +85,55 @@ fn live(table: &mut ResourceTable) -> usize {
         .count()
 }
 
-/// Whether the instance is at its bound (logged once per instance).
+/// File descriptors guests' sockets leave to the daemon (connections,
+/// files, databases): an eighth of the process's limit, at least 256.
+fn fd_reserve(limit: u64) -> u64 {
+    (limit / 8).max(256)
+}
+
+/// Whether the process has file descriptors to spare for a guest's
+/// socket. A socket's descriptor can outlive the socket (a wasi:sockets
+/// 0.3 guest may keep its streams and drop it), which the instance's
+/// count does not see; this bound holds whatever guests keep.
+fn fds_to_spare() -> bool {
+    use nix::sys::resource::{Resource, getrlimit};
+    static LIMIT: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
+    let Some(limit) = *LIMIT.get_or_init(|| getrlimit(Resource::RLIMIT_NOFILE).ok().map(|l| l.0))
+    else {
+        return true;
+    };
+    let open = std::fs::read_dir("/proc/self/fd").map_or(0, |dir| dir.count() as u64);
+    open + fd_reserve(limit) < limit
+}
+
+/// Whether no socket may be made now: the instance holds [`MAX_SOCKETS`],
+/// or the process keeps its last descriptors (each logged once per
+/// instance).
 fn at_limit(state: &mut HostState) -> bool {
-    let full = live(&mut state.table) >= MAX_SOCKETS;
-    if full && state.first_warning(crate::host::Warning::SocketLimit) {
-        tracing::warn!(
-            component = %state.outbound.component,
-            request_id = %state.outbound.request_id(),
-            limit = MAX_SOCKETS,
-            "socket not created: the instance holds the most sockets it may"
-        );
+    use crate::host::Warning;
+    if live(&mut state.table) >= MAX_SOCKETS {
+        if state.first_warning(Warning::SocketLimit) {
+            tracing::warn!(
+                component = %state.outbound.component,
+                request_id = %state.outbound.request_id(),
+                limit = MAX_SOCKETS,
+                "socket not created: the instance holds the most sockets it may"
+            );
+        }
+        return true;
     }
-    full
+    if !fds_to_spare() {
+        if state.first_warning(Warning::FdReserve) {
+            tracing::warn!(
+                component = %state.outbound.component,
+                request_id = %state.outbound.request_id(),
+                "socket not created: the process is near its file descriptor limit \
+                 (LimitNOFILE); guests' sockets leave the last eighth to the daemon"
+            );
+        }
+        return true;
+    }
+    false
 }
 
 /// Wraps the socket-creating functions over wasmtime-wasi's.

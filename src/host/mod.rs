@@ -82,6 +82,7 @@ pub enum Warning {
     SocketLimit = 1,
     RedisDenied = 2,
     PostgresDenied = 4,
+    FdReserve = 8,
 }
 
 impl HostState {

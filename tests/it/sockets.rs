@@ -157,3 +157,47 @@ fn a_wasi_0_3_guest_is_held_to_the_same_socket_bound() {
     // The sockets went with the request, in the instance that stays.
     assert_eq!(daemon.get("/hoard/64").text(), "created 64");
 }
+
+#[test]
+fn streams_a_guest_keeps_after_dropping_its_sockets_stop_at_the_fd_reserve() {
+    // A listener that accepts and keeps every connection.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut kept = Vec::new();
+        for stream in listener.incoming().flatten() {
+            kept.push(stream);
+        }
+    });
+    let app = TestApp::new(&format!(
+        "spin_manifest_version = 2\n[application]\nname = \"p3\"\n\n[[trigger.http]]\n\
+         route = \"/...\"\ncomponent = \"p3\"\n\n[component.p3]\nsource = \"{{p3hello.wasm}}\"\n\
+         allowed_outbound_hosts = [\"tcp://127.0.0.1:{port}\"]\n",
+    ));
+    let args: Vec<String> = [
+        "serve",
+        &app.path().display().to_string(),
+        "--listen",
+        "127.0.0.1:0",
+    ]
+    .map(String::from)
+    .to_vec();
+    // 512 descriptors: guests' sockets may take the process to 256.
+    let daemon = Daemon::spawn_limited(&args, &[], Some(512));
+    let held = daemon.get(&format!("/streams/{port}/1000")).text();
+    let (count, error) = held
+        .strip_prefix("held ")
+        .and_then(|rest| rest.split_once(", then "))
+        .unwrap_or_else(|| panic!("{held}"));
+    let count: usize = count.parse().unwrap();
+    // Past the instance's 64 (its sockets were dropped), short of 256.
+    assert!((65..256).contains(&count), "{held}");
+    assert_eq!(error, "ErrorCode::Other(Some(\"new-socket-limit\"))");
+    daemon.wait_for_log("socket not created: the process is near its file descriptor limit");
+    // The daemon serves on, and the streams went with that request.
+    assert_eq!(daemon.get("/hello").text(), "hello from p3 /hello");
+    assert_eq!(
+        daemon.get(&format!("/streams/{port}/100")).text(),
+        "held 100"
+    );
+}

@@ -194,7 +194,28 @@ impl Daemon {
     }
 
     pub fn spawn(args: &[String], env: &[(&str, &str)]) -> Daemon {
-        let mut child = Command::new(BIN)
+        Self::spawn_limited(args, env, None)
+    }
+
+    /// As [`Daemon::spawn`], with at most `nofile` file descriptors
+    /// (`RLIMIT_NOFILE`) when given.
+    pub fn spawn_limited(args: &[String], env: &[(&str, &str)], nofile: Option<u64>) -> Daemon {
+        let mut command = Command::new(BIN);
+        if let Some(limit) = nofile {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: setrlimit is async-signal-safe; nothing else runs.
+            unsafe {
+                command.pre_exec(move || {
+                    nix::sys::resource::setrlimit(
+                        nix::sys::resource::Resource::RLIMIT_NOFILE,
+                        limit,
+                        limit,
+                    )
+                    .map_err(std::io::Error::from)
+                });
+            }
+        }
+        let mut child = command
             .args(args)
             .envs(env.iter().copied())
             .env("RUST_LOG", "info")

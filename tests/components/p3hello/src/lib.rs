@@ -8,6 +8,10 @@
 //! answers `<status> <inner body>`, or `error: <code>` when the host
 //! refused the chained request: a loop that only the host can end.
 //!
+//! `/streams/<port>/<n>` connects up to `n` TCP sockets to
+//! 127.0.0.1:`<port>` and keeps only their receive streams, answering
+//! `held <k>` or `held <k>, then <error>`.
+//!
 //! `/hoard/<n>` creates up to `n` TCP sockets (`wasi:sockets/types@0.3`)
 //! and holds them until it answers `created <k>` or `created <k>, then
 //! <error>`.
@@ -31,6 +35,9 @@ impl wasip3::exports::http::handler::Guest for P3Hello {
             chain().await
         } else if let Some(n) = path.strip_prefix("/hoard/") {
             hoard(n.parse().unwrap_or(0))
+        } else if let Some(rest) = path.strip_prefix("/streams/") {
+            let (port, n) = rest.split_once('/').unwrap_or((rest, "0"));
+            streams(port.parse().unwrap_or(0), n.parse().unwrap_or(0)).await
         } else {
             format!("hello from p3 {path}")
         };
@@ -59,6 +66,25 @@ fn hoard(n: usize) -> String {
         }
     }
     format!("created {}", held.len())
+}
+
+/// Connects up to `n` TCP sockets to 127.0.0.1:`port`, keeps each one's
+/// receive stream and drops the socket: the connections stay open.
+async fn streams(port: u16, n: usize) -> String {
+    use wasip3::sockets::types::{IpAddressFamily, IpSocketAddress, Ipv4SocketAddress, TcpSocket};
+    let mut held = Vec::new();
+    for _ in 0..n {
+        let socket = match TcpSocket::create(IpAddressFamily::Ipv4) {
+            Ok(socket) => socket,
+            Err(e) => return format!("held {}, then {e:?}", held.len()),
+        };
+        let address = IpSocketAddress::Ipv4(Ipv4SocketAddress { port, address: (127, 0, 0, 1) });
+        if let Err(e) = socket.connect(address).await {
+            return format!("held {}, then connect: {e:?}", held.len());
+        }
+        held.push(socket.receive());
+    }
+    format!("held {}", held.len())
 }
 
 /// Sends `GET http://p3hello.spin.internal/chain`; its status and body.
