@@ -2,6 +2,7 @@
 //! chosen from what the component exports; each kind lives in its own file.
 
 mod inbound_http;
+mod name_lookup;
 mod p3;
 mod sockets;
 pub mod task;

@@ -221,5 +221,5 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> Result<()> {
         },
     )?;
     linker.allow_shadowing(false);
-    Ok(())
+    super::name_lookup::add_to_linker(linker, P2)
 }

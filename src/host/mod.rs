@@ -39,6 +39,9 @@ pub struct HostState {
     pub sqlite: SqliteAccess,
     /// The warnings this instance has already logged ([`Warning`]).
     warned: u8,
+    /// The instance's share of name lookups, made at its first
+    /// (`executor::name_lookup`).
+    pub lookup_slots: Option<Arc<tokio::sync::Semaphore>>,
     /// Counts the instance as active while it lives.
     _live: InstanceLive,
 }
@@ -63,6 +66,7 @@ impl HostState {
             kv: stores.kv,
             sqlite: stores.sqlite,
             warned: 0,
+            lookup_slots: None,
             limits: GuestLimits::new(max_memory),
             _live: live,
         }
@@ -83,6 +87,7 @@ pub enum Warning {
     RedisDenied = 2,
     PostgresDenied = 4,
     FdReserve = 8,
+    LookupLimit = 16,
 }
 
 impl HostState {

@@ -156,6 +156,21 @@ fn a_wasi_0_3_guest_is_held_to_the_same_socket_bound() {
     );
     // The sockets went with the request, in the instance that stays.
     assert_eq!(daemon.get("/hoard/64").text(), "created 64");
+    // Names resolve through the same bounded lookups as for 0.2.
+    assert_eq!(
+        daemon.get("/resolve/127.0.0.1").text(),
+        "[IpAddress::Ipv4((127, 0, 0, 1))]"
+    );
+    assert!(
+        daemon
+            .get("/resolve/localhost")
+            .text()
+            .contains("IpAddress::Ipv4((127, 0, 0, 1))")
+    );
+    assert_eq!(
+        daemon.get("/resolve/a%20b").text(),
+        "error: ErrorCode::InvalidArgument"
+    );
 }
 
 #[test]
@@ -199,5 +214,44 @@ fn streams_a_guest_keeps_after_dropping_its_sockets_stop_at_the_fd_reserve() {
     assert_eq!(
         daemon.get(&format!("/streams/{port}/100")).text(),
         "held 100"
+    );
+}
+
+/// The threads of process `pid`.
+fn threads(pid: u32) -> usize {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Threads:"))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap()
+}
+
+#[test]
+fn name_lookups_a_guest_starts_and_drops_are_bounded() {
+    let port = echo_server();
+    let daemon = start(&app(&format!("\"tcp://127.0.0.1:{port}\"")));
+    // Each lookup takes a blocking thread until the resolver answers,
+    // dropped or not: past 4 running for the instance, a lookup is refused
+    // at once, and the process never runs more than 32.
+    let answer = daemon.get("/lookups/localhost/100000").text();
+    let refused: usize = answer
+        .rsplit_once("refused ")
+        .and_then(|(_, n)| n.parse().ok())
+        .unwrap_or_else(|| panic!("{answer}"));
+    assert!(refused > 0, "{answer}");
+    daemon.wait_for_log("name lookup refused: 4 running for the instance");
+    let threads = threads(daemon.pid());
+    assert!(threads < 100, "{threads} threads after the lookups");
+    // Lookups work again for the next request, and connect by name.
+    assert_eq!(
+        daemon.get("/lookups/localhost/1").text(),
+        "started 1 refused 0"
+    );
+    assert_eq!(
+        daemon
+            .send("POST", &format!("/tcp/localhost:{port}"), "by name")
+            .text(),
+        "echo: by name"
     );
 }

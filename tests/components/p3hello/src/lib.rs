@@ -8,6 +8,9 @@
 //! answers `<status> <inner body>`, or `error: <code>` when the host
 //! refused the chained request: a loop that only the host can end.
 //!
+//! `/resolve/<name>` looks the name up (`wasi:sockets/ip-name-lookup@0.3`)
+//! and answers the addresses' `Debug`, or `error: <code>`.
+//!
 //! `/streams/<port>/<n>` connects up to `n` TCP sockets to
 //! 127.0.0.1:`<port>` and keeps only their receive streams, answering
 //! `held <k>` or `held <k>, then <error>`.
@@ -35,6 +38,11 @@ impl wasip3::exports::http::handler::Guest for P3Hello {
             chain().await
         } else if let Some(n) = path.strip_prefix("/hoard/") {
             hoard(n.parse().unwrap_or(0))
+        } else if let Some(name) = path.strip_prefix("/resolve/") {
+            match wasip3::sockets::ip_name_lookup::resolve_addresses(name.to_owned()).await {
+                Ok(found) => format!("{found:?}"),
+                Err(e) => format!("error: {e:?}"),
+            }
         } else if let Some(rest) = path.strip_prefix("/streams/") {
             let (port, n) = rest.split_once('/').unwrap_or((rest, "0"));
             streams(port.parse().unwrap_or(0), n.parse().unwrap_or(0)).await

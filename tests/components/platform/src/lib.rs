@@ -45,7 +45,8 @@
 //!   TCP sockets (the `wasi` crate's `create-tcp-socket`) and holds them,
 //!   answering how many it got and the error that stopped it;
 //!   `GET /sqlhoard/<n>`: the same with connections to the default SQLite
-//!   database.
+//!   database; `GET /lookups/<name>/<n>`: starts and drops `n` name
+//!   lookups, answering how many started and how many the host refused.
 //!
 //! Errors are answered `500` with the error's debug text, so tests can read
 //! what the host said (e.g. `AccessDenied`). Used by the variables and
@@ -89,6 +90,7 @@ fn handle_platform(req: Request) -> anyhow::Result<impl IntoResponse> {
         ["tcp", address] => tcp(address, req.body()),
         ["udp", address] => udp(address, req.body()),
         ["hoard", n] => Ok(hoard(n.parse().unwrap_or(0))),
+        ["lookups", name, n] => lookups(name, n.parse().unwrap_or(0)),
         ["sqlhoard", n] => Ok(sql_hoard(n.parse().unwrap_or(0))),
         ["redis", rest @ ..] => {
             let address = req
@@ -415,6 +417,26 @@ fn hoard(n: usize) -> String {
         }
     }
     format!("created {}", held.len())
+}
+
+/// Starts `n` lookups of `name` (wasi:sockets ip-name-lookup), dropping
+/// each at once: `started <s> refused <r>` (refused: the host's
+/// `temporary-resolver-failure`).
+fn lookups(name: &str, n: usize) -> Result<String, String> {
+    use wasi::sockets::network::ErrorCode;
+    let network = wasi::sockets::instance_network::instance_network();
+    let (mut started, mut refused) = (0, 0);
+    for _ in 0..n {
+        match wasi::sockets::ip_name_lookup::resolve_addresses(&network, name) {
+            Ok(lookup) => {
+                drop(lookup);
+                started += 1;
+            }
+            Err(ErrorCode::TemporaryResolverFailure) => refused += 1,
+            Err(e) => return Err(format!("after {started}: {e:?}")),
+        }
+    }
+    Ok(format!("started {started} refused {refused}"))
 }
 
 fn sql_hoard(n: usize) -> String {
