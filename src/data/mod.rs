@@ -88,28 +88,58 @@ pub fn state_dir(flag: Option<&Path>, configured: Option<&Path>, base_dir: &Path
     }
 }
 
-/// Whether every address `host` resolves to may be reached, as for
-/// outbound HTTP ([`crate::outbound_hosts::AllowedHosts::may_connect`]):
-/// a link-local address never, a loopback or private one only when an
-/// entry names it. The reason when not.
+/// Name lookups running at once in the process (each holds a blocking
+/// thread until the system resolver answers): guests' own
+/// (`executor::name_lookup`) and the checks of their Redis and PostgreSQL
+/// addresses.
+pub const MAX_LOOKUPS: usize = 32;
+
+/// The process's slots for [`MAX_LOOKUPS`].
+pub fn lookup_slots() -> Arc<Semaphore> {
+    static SLOTS: OnceLock<Arc<Semaphore>> = OnceLock::new();
+    SLOTS
+        .get_or_init(|| Arc::new(Semaphore::new(MAX_LOOKUPS)))
+        .clone()
+}
+
+/// Looks `host` up within [`lookup_slots`] (waiting for one); the slot
+/// goes with the lookup, so a caller that stops waiting frees it only
+/// when the resolver has answered.
+pub async fn resolve(host: &str, port: u16) -> Result<Vec<std::net::SocketAddr>, String> {
+    let slot = lookup_slots()
+        .acquire_owned()
+        .await
+        .map_err(|_| "name lookups are shut down".to_owned())?;
+    let name = host.to_owned();
+    tokio::spawn(async move {
+        let _slot = slot;
+        tokio::net::lookup_host((name.as_str(), port))
+            .await
+            .map(Iterator::collect)
+            .map_err(|e| format!("cannot resolve {name}: {e}"))
+    })
+    .await
+    .map_err(|e| format!("the lookup of {host} did not finish: {e}"))?
+}
+
+/// The addresses `host` leads to, each of which must be one `allowed`
+/// lets a guest reach by `scheme` (as for outbound HTTP: never
+/// link-local; loopback or private only when an entry names it).
 pub async fn check_addresses(
     allowed: &crate::outbound_hosts::AllowedHosts,
     scheme: &str,
     host: &str,
     port: u16,
-) -> Result<(), String> {
+) -> Result<Vec<std::net::SocketAddr>, String> {
     let bare = host.trim_start_matches('[').trim_end_matches(']');
-    let addresses: Vec<std::net::SocketAddr> = match bare.parse::<std::net::IpAddr>() {
+    let addresses = match bare.parse::<std::net::IpAddr>() {
         Ok(ip) => vec![std::net::SocketAddr::new(ip, port)],
-        Err(_) => tokio::net::lookup_host((bare, port))
-            .await
-            .map_err(|e| format!("cannot resolve {host}: {e}"))?
-            .collect(),
+        Err(_) => resolve(bare, port).await?,
     };
-    for address in addresses {
+    for address in &addresses {
         allowed.may_connect(scheme, host, address.ip(), port)?;
     }
-    Ok(())
+    Ok(addresses)
 }
 
 /// An error and its causes, `: `-joined (a cause its error already

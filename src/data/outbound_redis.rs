@@ -13,7 +13,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use redis::aio::MultiplexedConnection;
-use redis::{AsyncCommands, Value};
+use redis::{AsyncCommands, ConnectionAddr, IntoConnectionInfo, Value};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::data::runtime_config::redacted;
@@ -106,24 +106,52 @@ impl RedisConnection {
             .ok_or_else(|| RedisError::Denied("not a redis:// URL that an entry allows".into()))?;
         // Where the name leads must be reachable too (no link-local, and
         // loopback or private only when an entry names it).
-        crate::data::check_addresses(allowed, &scheme, &host, port)
+        let checked = crate::data::check_addresses(allowed, &scheme, &host, port)
             .await
             .map_err(RedisError::Denied)?;
         let slot = slots()
             .try_acquire_owned()
             .map_err(|_| RedisError::TooManyConnections)?;
-        let client = redis::Client::open(address).map_err(|_| RedisError::InvalidAddress)?;
+        let info = address
+            .into_connection_info()
+            .map_err(|_| RedisError::InvalidAddress)?;
+        // Plain TCP goes to the addresses just checked, not to a second
+        // lookup's (which DNS could point elsewhere); TLS names the host,
+        // whose certificate then proves where it leads.
+        let targets: Vec<redis::ConnectionInfo> = match info.addr() {
+            ConnectionAddr::Tcp(..) => checked
+                .iter()
+                .map(|a| {
+                    info.clone()
+                        .set_addr(ConnectionAddr::Tcp(a.ip().to_string(), port))
+                })
+                .collect(),
+            _ => vec![info],
+        };
         let config = redis::AsyncConnectionConfig::new()
             .set_connection_timeout(Some(TIMEOUT))
             .set_response_timeout(Some(TIMEOUT));
-        let conn = client
-            .get_multiplexed_async_connection_with_config(&config)
-            .await
-            .map_err(|e| RedisError::Other(format!("Redis at {}: {e}", redacted(address))))?;
-        Ok(Self {
-            conn,
-            _slot: Arc::new(slot),
-        })
+        let mut failure = None;
+        for target in targets {
+            let client = redis::Client::open(target).map_err(|_| RedisError::InvalidAddress)?;
+            match client
+                .get_multiplexed_async_connection_with_config(&config)
+                .await
+            {
+                Ok(conn) => {
+                    return Ok(Self {
+                        conn,
+                        _slot: Arc::new(slot),
+                    });
+                }
+                Err(e) => failure = Some(e),
+            }
+        }
+        let why = failure.map_or_else(|| "no address".to_owned(), |e| e.to_string());
+        Err(RedisError::Other(format!(
+            "Redis at {}: {why}",
+            redacted(address)
+        )))
     }
 
     fn conn(&self) -> MultiplexedConnection {

@@ -2,8 +2,9 @@
 //! wasmtime-wasi's, with the same answers (an IP address as itself, a name
 //! checked and made punycode, then the system resolver) but bounded: a
 //! lookup holds a blocking thread until the resolver answers, whether or
-//! not the guest still waits, so at most [`MAX_LOOKUPS`] run at once in
-//! the process and [`MAX_LOOKUPS_PER_INSTANCE`] for one instance; past
+//! not the guest still waits, so at most [`crate::data::MAX_LOOKUPS`] run
+//! at once in the process (these and the checks of Redis and PostgreSQL
+//! addresses) and [`MAX_LOOKUPS_PER_INSTANCE`] for one instance; past
 //! either, a lookup fails with `temporary-resolver-failure` at once.
 //! Without them, a guest starting and dropping lookups in a loop queued
 //! work without end on the blocking pool that SQLite shares.
@@ -15,7 +16,7 @@
 use std::future::Future;
 use std::net::IpAddr;
 use std::pin::Pin;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use anyhow::Result;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -25,9 +26,6 @@ use wasmtime_wasi::p2::bindings::sockets::network::{ErrorCode, IpAddress};
 use wasmtime_wasi::p2::{DynPollable, Network, Pollable};
 
 use crate::host::HostState;
-
-/// Lookups running at once in the process.
-pub const MAX_LOOKUPS: usize = 32;
 
 /// Lookups one instance may have running at once.
 pub const MAX_LOOKUPS_PER_INSTANCE: usize = 4;
@@ -42,13 +40,6 @@ enum LookupError {
 }
 
 type Answer = Result<Vec<IpAddr>, LookupError>;
-
-fn process_slots() -> Arc<Semaphore> {
-    static SLOTS: OnceLock<Arc<Semaphore>> = OnceLock::new();
-    SLOTS
-        .get_or_init(|| Arc::new(Semaphore::new(MAX_LOOKUPS)))
-        .clone()
-}
 
 /// Starts looking `name` up for the instance; the task runs to its end
 /// with both slots even if the guest stops waiting.
@@ -72,7 +63,7 @@ fn start(state: &mut HostState, name: String) -> Result<JoinHandle<Answer>, Look
         .clone();
     let slots: (OwnedSemaphorePermit, OwnedSemaphorePermit) = match (
         mine.try_acquire_owned(),
-        process_slots().try_acquire_owned(),
+        crate::data::lookup_slots().try_acquire_owned(),
     ) {
         (Ok(mine), Ok(process)) => (mine, process),
         _ => {
@@ -81,7 +72,8 @@ fn start(state: &mut HostState, name: String) -> Result<JoinHandle<Answer>, Look
                     component = %state.outbound.component,
                     request_id = %state.outbound.request_id(),
                     "name lookup refused: {MAX_LOOKUPS_PER_INSTANCE} running for the instance \
-                     or {MAX_LOOKUPS} in the process (logged once per instance)"
+                     or {} in the process (logged once per instance)",
+                    crate::data::MAX_LOOKUPS
                 );
             }
             return Err(LookupError::TemporaryResolverFailure);

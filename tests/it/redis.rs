@@ -224,6 +224,28 @@ fn outbound_redis_reaches_only_allowed_hosts() {
 }
 
 #[test]
+fn a_redis_name_is_reached_at_the_addresses_that_were_checked() {
+    // `localhost` is looked up once and checked; the connection goes to
+    // those addresses in turn (the server listens on 127.0.0.1 only, so
+    // `::1`, if first, is refused and the next one is tried).
+    let redis = Redis::start();
+    let app = TestApp::new(&APP.replace(
+        "key_value_stores = [\"default\", \"cache\"]",
+        &format!(
+            "allowed_outbound_hosts = [\"redis://localhost:{}\"]",
+            redis.port
+        ),
+    ));
+    let daemon = Daemon::start(&app, &["--variable", "name=n", "--variable", "token=t"]);
+    let by_name = redis.url().replace("127.0.0.1", "localhost");
+    assert_eq!(
+        redis_call(&daemon, "PUT", "set/named", &by_name, "yes").text(),
+        "stored"
+    );
+    assert_eq!(redis.command(&["GET", "named"]), "$3 yes");
+}
+
+#[test]
 fn spin_sdk_7_outbound_redis_is_served() {
     let redis = Redis::start();
     let app = TestApp::new(&crate::sdk7::APP.replace(
