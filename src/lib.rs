@@ -13,7 +13,8 @@
 //! - [`executor`]: the component call (one fresh instance per request, on
 //!   the guests' own runtime, tied to its request and its deadline) with
 //!   its store data from [`host`], guest output from [`guest_output`],
-//!   wasi:sockets under the component's allowed hosts, Spin's variables,
+//!   wasi:sockets under the component's allowed hosts (sockets and name
+//!   lookups bounded per instance and per process), Spin's variables,
 //!   key-value, SQLite, Redis and PostgreSQL interfaces from [`platform`]
 //!   over [`data`] (stores placed by the runtime configuration, and the
 //!   outbound Redis and PostgreSQL clients), and the 2023 release
