@@ -84,6 +84,9 @@ mod startup;
 // The tests' harness builds the guests (adding the wasm32-wasip2 target if
 // it is missing); the bench uses only that part of it.
 #[allow(dead_code)]
+#[path = "../tests/it/client.rs"]
+mod client;
+#[allow(dead_code)]
 #[path = "../tests/it/support.rs"]
 mod support;
 

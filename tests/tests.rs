@@ -4,6 +4,8 @@
 
 #[path = "it/activation.rs"]
 mod activation;
+#[path = "it/client.rs"]
+mod client;
 #[path = "it/support.rs"]
 mod support;
 
