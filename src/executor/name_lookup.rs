@@ -183,12 +183,13 @@ pub fn add_to_linker(linker: &mut Linker<HostState>, p2: &str) -> Result<()> {
          -> wasmtime::Result<(Result<Option<IpAddress>, ErrorCode>,)> {
             let lookup = store.data_mut().table.get_mut(&lookup)?;
             if let State::Running(task) = &mut lookup.0 {
-                if !task.is_finished() {
+                // Outside tokio's budget, so a finished task always answers.
+                let polled =
+                    futures_util::FutureExt::now_or_never(tokio::task::unconstrained(task));
+                let Some(done) = polled else {
                     return Ok((Err(ErrorCode::WouldBlock),));
-                }
-                let done = futures_util::FutureExt::now_or_never(task)
-                    .map_or(Err(LookupError::TemporaryResolverFailure), answer);
-                lookup.settle(done);
+                };
+                lookup.settle(answer(done));
             }
             let State::Done(found) = &mut lookup.0 else {
                 return Ok((Err(ErrorCode::WouldBlock),));

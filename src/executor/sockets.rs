@@ -102,8 +102,9 @@ fn fds_to_spare() -> bool {
     else {
         return true;
     };
-    let open = std::fs::read_dir("/proc/self/fd").map_or(0, |dir| dir.count() as u64);
-    open + fd_reserve(limit) < limit
+    // Not even this directory can be opened: none to spare.
+    std::fs::read_dir("/proc/self/fd")
+        .is_ok_and(|dir| (dir.count() as u64) + fd_reserve(limit) < limit)
 }
 
 /// Whether no socket may be made now: the instance holds [`MAX_SOCKETS`],

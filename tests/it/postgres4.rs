@@ -104,6 +104,16 @@ fn every_postgres_4_type_goes_both_ways_as_spin_converts_it() {
         .assert_guest_error("BadParameter(\"invalid decimal 1.2.3");
     pg4(&daemon, "query", &url, "json:{", "SELECT $1::jsonb")
         .assert_guest_error("BadParameter(\"invalid JSON {");
+    // A bound the client library cannot make canonical: an error, where
+    // it would assert (and the instance trap).
+    pg4(
+        &daemon,
+        "query",
+        &url,
+        "i32range:(,2147483647]",
+        "SELECT $1::int4range",
+    )
+    .assert_guest_error("BadParameter(\"an integer range bound past 2147483647");
     // The server's error in its parts: SQLSTATE, detail, and the rest.
     pg4(&daemon, "query", &url, "", "SELECT * FROM nope").assert_guest_error(
         "DbError code=42P01 severity=ERROR message=relation \"nope\" does not exist detail=None",

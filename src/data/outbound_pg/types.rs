@@ -239,8 +239,8 @@ fn parameter(p: &PgValue) -> Result<Box<dyn ToSql + Send + Sync>, PgError> {
                 .map_err(|e| bad(format!("invalid JSON {}: {e}", String::from_utf8_lossy(v))))?,
         ),
         PgValue::Decimal(v) => Box::new(decimal(v)?),
-        PgValue::RangeInt32(v) => Box::new(range_to(v, |n| Ok(*n))?),
-        PgValue::RangeInt64(v) => Box::new(range_to(v, |n| Ok(*n))?),
+        PgValue::RangeInt32(v) => Box::new(int_range(v, i32::MAX)?),
+        PgValue::RangeInt64(v) => Box::new(int_range(v, i64::MAX)?),
         PgValue::RangeDecimal(v) => Box::new(range_to(v, |d| decimal(d).map(RangeDecimal))?),
         PgValue::ArrayInt32(v) => Box::new(v.clone()),
         PgValue::ArrayInt64(v) => Box::new(v.clone()),
@@ -335,6 +335,25 @@ fn range_to<T: Normalizable + PartialOrd, U>(
         bound(lower, &f)?,
         bound(upper, &f)?,
     ))
+}
+
+/// An integer range as a parameter. The client library makes it
+/// canonical (an exclusive lower or an inclusive upper bound moves up by
+/// one, and asserts that it can): a bound that would pass the largest
+/// value is refused here instead.
+fn int_range<T>(range: &PgRange<T>, max: T) -> Result<postgres_range::Range<T>, PgError>
+where
+    T: Copy + PartialEq + PartialOrd + Normalizable + std::fmt::Display,
+{
+    let past_max = matches!(range.0, Some((v, BoundKind::Exclusive)) if v == max)
+        || matches!(range.1, Some((v, BoundKind::Inclusive)) if v == max);
+    if past_max {
+        return Err(PgError::ValueConversionFailed(format!(
+            "an integer range bound past {max} cannot be made canonical; \
+             leave that side unbounded"
+        )));
+    }
+    range_to(range, |n| Ok(*n))
 }
 
 /// A NUMERIC that may be a range's bound (kept as given: NUMERIC ranges
@@ -480,6 +499,22 @@ mod tests {
         assert!(err(PgValue::Jsonb(b"{".to_vec())).contains("invalid JSON {"));
         assert!(err(PgValue::ArrayDecimal(vec![None, Some("x".into())])).contains("decimal x"));
         assert!(err(PgValue::Timestamp(i64::MAX)).contains("invalid epoch timestamp"));
+    }
+
+    #[test]
+    fn an_integer_range_past_the_largest_value_is_an_error_not_a_panic() {
+        for range in [
+            (None, Some((i32::MAX, BoundKind::Inclusive))),
+            (Some((i32::MAX, BoundKind::Exclusive)), None),
+        ] {
+            let why = match parameter(&PgValue::RangeInt32(range)) {
+                Err(PgError::ValueConversionFailed(why)) => why,
+                other => panic!("{range:?}: {:?}", other.err()),
+            };
+            assert!(why.contains("past 2147483647"), "{why}");
+        }
+        let fine = (None, Some((i64::MAX, BoundKind::Exclusive)));
+        assert!(parameter(&PgValue::RangeInt64(fine)).is_ok());
     }
 
     #[test]
