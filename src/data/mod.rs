@@ -70,8 +70,21 @@ pub fn open_sqlite(path: Option<&Path>) -> Result<rusqlite::Connection, String> 
     }
     .map_err(|e| e.to_string())?;
     conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| e.to_string())?;
-    conn.pragma_update(None, "journal_mode", "WAL")
-        .map_err(|e| e.to_string())?;
+    // Switching to WAL takes the file's exclusive lock without waiting
+    // for it: connections opening a new file at once race for it, and
+    // the losers' switch fails (`database is locked`) as the winner's
+    // succeeds. Only a file not yet in WAL is switched, and a failed
+    // switch is an error only if the file is still not in WAL.
+    let wal = |conn: &rusqlite::Connection| {
+        conn.pragma_query_value(None, "journal_mode", |row| row.get::<_, String>(0))
+            .map(|mode| mode.eq_ignore_ascii_case("wal"))
+    };
+    if !wal(&conn).map_err(|e| e.to_string())?
+        && let Err(e) = conn.pragma_update(None, "journal_mode", "WAL")
+        && !wal(&conn).unwrap_or(false)
+    {
+        return Err(e.to_string());
+    }
     Ok(conn)
 }
 
