@@ -60,7 +60,8 @@ pub enum Reply {
 #[derive(Clone)]
 pub struct RedisConnection {
     conn: MultiplexedConnection,
-    _slot: Arc<OwnedSemaphorePermit>,
+    /// The process's place for it, and the instance's.
+    _slots: Arc<(OwnedSemaphorePermit, OwnedSemaphorePermit)>,
 }
 
 fn slots() -> Arc<Semaphore> {
@@ -101,7 +102,11 @@ pub fn allowed_target(address: &str, allowed: &AllowedHosts) -> Option<(String, 
 
 impl RedisConnection {
     /// Connects to `address`, which `allowed` must allow.
-    pub async fn open(address: &str, allowed: &AllowedHosts) -> Result<Self, RedisError> {
+    pub async fn open(
+        address: &str,
+        allowed: &AllowedHosts,
+        held: OwnedSemaphorePermit,
+    ) -> Result<Self, RedisError> {
         let (scheme, host, port) = allowed_target(address, allowed)
             .ok_or_else(|| RedisError::Denied("not a redis:// URL that an entry allows".into()))?;
         // Where the name leads must be reachable too (no link-local, and
@@ -141,7 +146,7 @@ impl RedisConnection {
                 Ok(conn) => {
                     return Ok(Self {
                         conn,
-                        _slot: Arc::new(slot),
+                        _slots: Arc::new((slot, held)),
                     });
                 }
                 Err(e) => failure = Some(e),

@@ -180,12 +180,18 @@ pub struct SqliteConnection {
     label: String,
     conn: Arc<Mutex<Connection>>,
     interrupt: Arc<InterruptHandle>,
+    /// The instance's place for it.
+    _held: Arc<tokio::sync::OwnedSemaphorePermit>,
 }
 
 impl SqliteAccess {
     /// Opens `label`, which must be declared, on the blocking pool (opening
     /// a file and setting WAL may wait for another connection's lock).
-    pub async fn open(&self, label: &str) -> Result<SqliteConnection, SqlError> {
+    pub async fn open(
+        &self,
+        label: &str,
+        held: tokio::sync::OwnedSemaphorePermit,
+    ) -> Result<SqliteConnection, SqlError> {
         let Some(databases) = self.databases.clone() else {
             return Err(SqlError::AccessDenied);
         };
@@ -199,6 +205,7 @@ impl SqliteAccess {
                 label,
                 interrupt: Arc::new(conn.get_interrupt_handle()),
                 conn: Arc::new(Mutex::new(conn)),
+                _held: Arc::new(held),
             })
         })
         .await

@@ -42,6 +42,8 @@ pub struct HostState {
     /// The instance's share of name lookups, made at its first
     /// (`executor::name_lookup`).
     pub lookup_slots: Option<Arc<tokio::sync::Semaphore>>,
+    /// Its places for connections of each [`Held`] kind, made at the first.
+    held: [Option<Arc<tokio::sync::Semaphore>>; 3],
     /// Counts the instance as active while it lives.
     _live: InstanceLive,
 }
@@ -67,6 +69,7 @@ impl HostState {
             sqlite: stores.sqlite,
             warned: 0,
             lookup_slots: None,
+            held: [None, None, None],
             limits: GuestLimits::new(max_memory),
             _live: live,
         }
@@ -78,6 +81,15 @@ impl HostState {
 /// instance's tables the same way).
 pub const MAX_CONNECTIONS_PER_INSTANCE: usize = 64;
 
+/// The kinds of connection an instance holds at most
+/// [`MAX_CONNECTIONS_PER_INSTANCE`] of ([`HostState::connection_slot`]).
+#[derive(Clone, Copy)]
+pub enum Held {
+    Sqlite = 0,
+    Redis = 1,
+    Postgres = 2,
+}
+
 /// A warning a guest could otherwise repeat without bound: each is logged
 /// once per instance (the guest still gets its error every time).
 #[derive(Clone, Copy)]
@@ -88,6 +100,7 @@ pub enum Warning {
     PostgresDenied = 4,
     FdReserve = 8,
     LookupLimit = 16,
+    SqliteDenied = 32,
 }
 
 impl HostState {
@@ -98,6 +111,20 @@ impl HostState {
         let first = self.warned & bit == 0;
         self.warned |= bit;
         first
+    }
+
+    /// A place for one more connection of `kind`, or `None` when the
+    /// instance holds [`MAX_CONNECTIONS_PER_INSTANCE`]. The connection
+    /// keeps it (and so does what outlives the guest's handle, such as a
+    /// query's row stream), so opens under way count as well.
+    pub fn connection_slot(&mut self, kind: Held) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        self.held[kind as usize]
+            .get_or_insert_with(|| {
+                Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS_PER_INSTANCE))
+            })
+            .clone()
+            .try_acquire_owned()
+            .ok()
     }
 
     /// Whether the instance already holds [`MAX_CONNECTIONS_PER_INSTANCE`]

@@ -12,7 +12,12 @@ use wasmtime::component::{Accessor, Resource};
 
 use super::{Platform, postgres_v2 as v2, postgres_v3 as v3, rdbms_types as rdbms};
 use crate::data::outbound_pg::{CaRoot, PgConnection, PgError, PgType, PgValue};
-use crate::host::{HostState, MAX_CONNECTIONS_PER_INSTANCE, Warning};
+use std::sync::Arc;
+
+use tokio::sync::OwnedSemaphorePermit;
+
+use crate::host::{Held, HostState, MAX_CONNECTIONS_PER_INSTANCE, Warning};
+use crate::outbound_hosts::AllowedHosts;
 
 /// The error conversion of the 2.0 and 3.0 generated types (a query's
 /// error is its text).
@@ -157,16 +162,14 @@ rows!(v3_rows, v3, v3_value, v3_type);
 
 impl HostState {
     /// Whether the instance may open another connection: the hosts it
-    /// may reach.
-    fn pg_may_open(
-        &mut self,
-    ) -> Result<std::sync::Arc<crate::outbound_hosts::AllowedHosts>, PgError> {
-        if self.holds_most::<PgConnection>() {
+    /// may reach, and its place for the connection.
+    fn pg_may_open(&mut self) -> Result<(Arc<AllowedHosts>, OwnedSemaphorePermit), PgError> {
+        let Some(held) = self.connection_slot(Held::Postgres) else {
             return Err(PgError::ConnectionFailed(format!(
                 "too many connections: an instance holds at most {MAX_CONNECTIONS_PER_INSTANCE}"
             )));
-        }
-        Ok(self.outbound.allowed.clone())
+        };
+        Ok((self.outbound.allowed.clone(), held))
     }
 
     /// Logs a denied address, once per instance (never its password).
@@ -194,8 +197,8 @@ impl HostState {
         address: &str,
         ca_root: Option<&CaRoot>,
     ) -> Result<Resource<PgConnection>, PgError> {
-        let allowed = self.pg_may_open()?;
-        let conn = PgConnection::open(address, &allowed, ca_root)
+        let (allowed, held) = self.pg_may_open()?;
+        let conn = PgConnection::open(address, &allowed, ca_root, held)
             .await
             .inspect_err(|e| self.pg_denied(e))?;
         self.pg_push(conn)
@@ -216,8 +219,8 @@ pub(super) async fn open_pg_async<U>(
     address: &str,
     ca_root: Option<&CaRoot>,
 ) -> Result<Resource<PgConnection>, PgError> {
-    let allowed = accessor.with(|mut access| access.get().pg_may_open())?;
-    match PgConnection::open(address, &allowed, ca_root).await {
+    let (allowed, held) = accessor.with(|mut access| access.get().pg_may_open())?;
+    match PgConnection::open(address, &allowed, ca_root, held).await {
         Ok(conn) => accessor.with(|mut access| access.get().pg_push(conn)),
         Err(e) => {
             accessor.with(|mut access| access.get().pg_denied(&e));

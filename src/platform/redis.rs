@@ -8,7 +8,7 @@ use wasmtime::component::{Accessor, Resource};
 
 use super::{Platform, redis_v2 as v2, redis_v3 as v3};
 use crate::data::outbound_redis::{Param, RedisConnection, RedisError, Reply};
-use crate::host::HostState;
+use crate::host::{Held, HostState};
 
 /// The conversions between one version's generated types and
 /// [`crate::data::outbound_redis`]'s.
@@ -82,11 +82,11 @@ impl v2::Host for HostState {}
 
 impl v2::HostConnection for HostState {
     async fn open(&mut self, address: String) -> Result<Resource<RedisConnection>, v2::Error> {
-        if self.holds_most::<RedisConnection>() {
+        let Some(held) = self.connection_slot(Held::Redis) else {
             return Err(v2::Error::TooManyConnections);
-        }
+        };
         let allowed = self.outbound.allowed.clone();
-        let conn = RedisConnection::open(&address, &allowed)
+        let conn = RedisConnection::open(&address, &allowed, held)
             .await
             .inspect_err(|e| self.redis_denied(&address, e))?;
         self.table
@@ -200,15 +200,17 @@ impl<U> v3::HostConnectionWithStore<U> for Platform {
         accessor: &Accessor<U, Self>,
         address: String,
     ) -> Result<Resource<RedisConnection>, v3::Error> {
-        let (allowed, full) = accessor.with(|mut access| {
+        let (allowed, held) = accessor.with(|mut access| {
             let state = access.get();
-            let full = state.holds_most::<RedisConnection>();
-            (state.outbound.allowed.clone(), full)
+            (
+                state.outbound.allowed.clone(),
+                state.connection_slot(Held::Redis),
+            )
         });
-        if full {
+        let Some(held) = held else {
             return Err(v3::Error::TooManyConnections);
-        }
-        let conn = RedisConnection::open(&address, &allowed)
+        };
+        let conn = RedisConnection::open(&address, &allowed, held)
             .await
             .inspect_err(|e| accessor.with(|mut access| access.get().redis_denied(&address, e)))?;
         accessor.with(|mut access| {

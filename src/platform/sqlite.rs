@@ -7,7 +7,8 @@ use wasmtime::component::{Accessor, FutureReader, Resource, StreamReader};
 
 use super::{Platform, sqlite_v2 as v2, sqlite_v3 as v3};
 use crate::data::sqlite::{Rows, SqlError, SqliteConnection, Value};
-use crate::host::HostState;
+use crate::host::{Held, HostState, MAX_CONNECTIONS_PER_INSTANCE, Warning};
+use tokio::sync::OwnedSemaphorePermit;
 
 /// The conversions between one version's generated types and
 /// [`crate::data::sqlite`]'s (the two versions' types are identical but distinct).
@@ -72,26 +73,28 @@ conversions!(v3);
 
 impl HostState {
     /// Whether the component may open another connection now: what to
-    /// open it with, or the error (an undeclared database is logged).
+    /// open it with and the instance's place for it, or the error (an
+    /// undeclared database is logged, once per instance).
     fn sqlite_opener(
         &mut self,
         database: &str,
-    ) -> Result<crate::data::sqlite::SqliteAccess, SqlError> {
-        if self.holds_most::<SqliteConnection>() {
+    ) -> Result<(crate::data::sqlite::SqliteAccess, OwnedSemaphorePermit), SqlError> {
+        let Some(held) = self.connection_slot(Held::Sqlite) else {
             return Err(SqlError::Io(format!(
-                "too many open connections: an instance holds at most {}",
-                crate::host::MAX_CONNECTIONS_PER_INSTANCE
+                "too many open connections: an instance holds at most {MAX_CONNECTIONS_PER_INSTANCE}"
             )));
-        }
-        if !self.sqlite.labels.iter().any(|l| l == database) {
+        };
+        if !self.sqlite.labels.iter().any(|l| l == database)
+            && self.first_warning(Warning::SqliteDenied)
+        {
             tracing::warn!(
                 component = %self.outbound.component,
                 request_id = %self.outbound.request_id(),
                 database = %database,
-                "SQLite database not in sqlite_databases; access denied"
+                "SQLite database not in sqlite_databases; access denied (logged once per instance)"
             );
         }
-        Ok(self.sqlite.clone())
+        Ok((self.sqlite.clone(), held))
     }
 
     /// Opens a database the component declared, off the async workers.
@@ -99,7 +102,8 @@ impl HostState {
         &mut self,
         database: &str,
     ) -> Result<Resource<SqliteConnection>, SqlError> {
-        let conn = self.sqlite_opener(database)?.open(database).await?;
+        let (access, held) = self.sqlite_opener(database)?;
+        let conn = access.open(database, held).await?;
         self.table
             .push(conn)
             .map_err(|e| SqlError::Io(e.to_string()))
@@ -205,8 +209,8 @@ impl<U> v3::HostConnectionWithStore<U> for Platform {
         accessor: &Accessor<U, Self>,
         database: String,
     ) -> Result<Resource<SqliteConnection>, v3::Error> {
-        let opener = accessor.with(|mut access| access.get().sqlite_opener(&database))?;
-        let conn = opener.open(&database).await?;
+        let (opener, held) = accessor.with(|mut access| access.get().sqlite_opener(&database))?;
+        let conn = opener.open(&database, held).await?;
         accessor.with(|mut access| {
             access
                 .get()

@@ -93,3 +93,16 @@ fn spin_sdk_7_sqlite_streams_rows_and_reports_what_its_connection_wrote() {
     let bad = daemon.send("POST", "/sql", "SELECT * FROM nowhere");
     bad.assert_guest_error("no such table");
 }
+
+#[test]
+fn connections_opened_all_at_once_are_held_to_the_instance_bound() {
+    // spin-sdk 7's opens are async: 100 at once all wait on the host
+    // together, and only 64 may be had (each takes its place before it
+    // waits, not when it is handed over).
+    let daemon = Daemon::start(&TestApp::new(APP), &[]);
+    assert_eq!(
+        daemon.get("/sqlhoard/100").text(),
+        "opened 64, then Error::Io(\"too many open connections: an instance holds at most 64\")"
+    );
+    assert_eq!(daemon.get("/sqlhoard/64").text(), "opened 64");
+}

@@ -100,7 +100,11 @@ pub struct RowSet {
 #[derive(Clone)]
 pub struct PgConnection {
     client: Arc<Object>,
-    _slot: Arc<tokio::sync::OwnedSemaphorePermit>,
+    /// The process's place for it, and the instance's.
+    _slots: Arc<(
+        tokio::sync::OwnedSemaphorePermit,
+        tokio::sync::OwnedSemaphorePermit,
+    )>,
 }
 
 /// Whether every host (and `hostaddr`) `address` names is one `allowed`
@@ -233,6 +237,7 @@ impl PgConnection {
         address: &str,
         allowed: &AllowedHosts,
         ca_root: Option<&CaRoot>,
+        held: tokio::sync::OwnedSemaphorePermit,
     ) -> Result<Self, PgError> {
         let (config, targets) = check_allowed(address, allowed)?;
         for (host, port) in &targets {
@@ -252,7 +257,7 @@ impl PgConnection {
             .map_err(|e| PgError::ConnectionFailed(crate::data::error_chain(&e)))?;
         Ok(Self {
             client: Arc::new(client),
-            _slot: Arc::new(slot),
+            _slots: Arc::new((slot, held)),
         })
     }
 

@@ -19,6 +19,8 @@
 //! - `POST /pg/query`, `POST /pg/execute` with the server in the
 //!   `pg-address` header: `spin_sdk::pg` (spin:postgres@4.2.0, its async
 //!   functions), as [`pg`] describes;
+//! - `GET /sqlhoard/<n>`: opens `n` connections to the default SQLite
+//!   database concurrently, answering how many opened and the first error;
 //! - `GET /pghoard/<n>`: makes and holds `n` PostgreSQL connection
 //!   builders;
 //! - `GET /mqtt`: opens an MQTT connection (the host traps);
@@ -66,6 +68,16 @@ async fn handle_sdk7(req: Request) -> impl IntoResponse {
             let op = op.to_string();
             let statement = String::from_utf8_lossy(&body_bytes(req).await).into_owned();
             pg(&address, &ca_file, &op, &statement, &params, count_only).await
+        }
+        ["sqlhoard", n] => {
+            // All at once: each open waits on the host at the same time.
+            let opens = (0..n.parse().unwrap_or(0)).map(|_| spin_sdk::sqlite::Connection::open_default());
+            let results = futures::future::join_all(opens).await;
+            let opened = results.iter().filter(|r| r.is_ok()).count();
+            Ok(match results.iter().find_map(|r| r.as_ref().err()) {
+                Some(e) => format!("opened {opened}, then {e:?}"),
+                None => format!("opened {opened}"),
+            })
         }
         ["pghoard", n] => {
             let held: Vec<_> = (0..n.parse().unwrap_or(0))
