@@ -22,13 +22,18 @@ use tokio::sync::Semaphore;
 /// (each holds a blocking thread).
 pub const MAX_BLOCKING: usize = 16;
 
+/// A process-wide bound: the semaphore in `cell`, made with `permits`
+/// at its first use.
+pub fn process_slots(cell: &'static OnceLock<Arc<Semaphore>>, permits: usize) -> Arc<Semaphore> {
+    cell.get_or_init(|| Arc::new(Semaphore::new(permits)))
+        .clone()
+}
+
 /// The process's bound on database calls running at once: SQLite
 /// statements and SQLite key-value calls take a slot each.
 pub fn blocking_slots() -> Arc<Semaphore> {
     static SLOTS: OnceLock<Arc<Semaphore>> = OnceLock::new();
-    SLOTS
-        .get_or_init(|| Arc::new(Semaphore::new(MAX_BLOCKING)))
-        .clone()
+    process_slots(&SLOTS, MAX_BLOCKING)
 }
 
 /// Runs `f` on tokio's blocking pool within [`blocking_slots`]. The slot,
@@ -110,29 +115,35 @@ pub const MAX_LOOKUPS: usize = 32;
 /// The process's slots for [`MAX_LOOKUPS`].
 pub fn lookup_slots() -> Arc<Semaphore> {
     static SLOTS: OnceLock<Arc<Semaphore>> = OnceLock::new();
-    SLOTS
-        .get_or_init(|| Arc::new(Semaphore::new(MAX_LOOKUPS)))
-        .clone()
+    process_slots(&SLOTS, MAX_LOOKUPS)
 }
 
-/// Looks `host` up within [`lookup_slots`] (waiting for one); the slot
-/// goes with the lookup, so a caller that stops waiting frees it only
-/// when the resolver has answered.
+/// Looks `name` up with the system resolver on a task of its own, which
+/// keeps `slots` until the resolver answers, whether or not the caller
+/// still waits.
+pub fn spawn_lookup(
+    name: String,
+    port: u16,
+    slots: impl Send + 'static,
+) -> tokio::task::JoinHandle<std::io::Result<Vec<std::net::SocketAddr>>> {
+    tokio::spawn(async move {
+        let _slots = slots;
+        tokio::net::lookup_host((name.as_str(), port))
+            .await
+            .map(Iterator::collect)
+    })
+}
+
+/// Looks `host` up within [`lookup_slots`] (waiting for one).
 pub async fn resolve(host: &str, port: u16) -> Result<Vec<std::net::SocketAddr>, String> {
     let slot = lookup_slots()
         .acquire_owned()
         .await
         .map_err(|_| "name lookups are shut down".to_owned())?;
-    let name = host.to_owned();
-    tokio::spawn(async move {
-        let _slot = slot;
-        tokio::net::lookup_host((name.as_str(), port))
-            .await
-            .map(Iterator::collect)
-            .map_err(|e| format!("cannot resolve {name}: {e}"))
-    })
-    .await
-    .map_err(|e| format!("the lookup of {host} did not finish: {e}"))?
+    spawn_lookup(host.to_owned(), port, slot)
+        .await
+        .map_err(|e| format!("the lookup of {host} did not finish: {e}"))?
+        .map_err(|e| format!("cannot resolve {host}: {e}"))
 }
 
 /// The addresses `host` leads to, each of which must be one `allowed`

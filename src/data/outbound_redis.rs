@@ -66,9 +66,7 @@ pub struct RedisConnection {
 
 fn slots() -> Arc<Semaphore> {
     static SLOTS: OnceLock<Arc<Semaphore>> = OnceLock::new();
-    SLOTS
-        .get_or_init(|| Arc::new(Semaphore::new(MAX_CONNECTIONS)))
-        .clone()
+    crate::data::process_slots(&SLOTS, MAX_CONNECTIONS)
 }
 
 /// An error as Spin reports it: `other` with the text.

@@ -34,6 +34,7 @@ use crate::outbound_hosts::AllowedHosts;
 use crate::platform::ComponentVariables;
 
 use inbound_http::InboundHttpExecutor;
+pub use name_lookup::MAX_LOOKUPS_PER_INSTANCE;
 pub use p3::{P3Executor, ReuseLimits};
 use wagi::WagiInput;
 pub use wagi::{WagiExecutor, cgi_response};

@@ -14,18 +14,18 @@
 //! as wasmtime-wasi answers).
 
 use std::future::Future;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
-use std::sync::Arc;
 
 use anyhow::Result;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 use wasmtime::component::{Accessor, Linker, Resource, ResourceType};
 use wasmtime_wasi::p2::bindings::sockets::network::{ErrorCode, IpAddress};
 use wasmtime_wasi::p2::{DynPollable, Network, Pollable};
+use wasmtime_wasi::p3::bindings::sockets::ip_name_lookup::ErrorCode as P3Code;
+use wasmtime_wasi::p3::bindings::sockets::types::IpAddress as P3Address;
 
-use crate::host::HostState;
+use crate::host::{Held, HostState};
 
 /// Lookups one instance may have running at once.
 pub const MAX_LOOKUPS_PER_INSTANCE: usize = 4;
@@ -41,66 +41,68 @@ enum LookupError {
 
 type Answer = Result<Vec<IpAddr>, LookupError>;
 
-/// Starts looking `name` up for the instance; the task runs to its end
-/// with both slots even if the guest stops waiting.
-fn start(state: &mut HostState, name: String) -> Result<JoinHandle<Answer>, LookupError> {
+/// How a lookup started: answered at once (an IP address, or refused),
+/// or running on a task of its own, which keeps the instance's and the
+/// process's slots until the resolver answers, even if the guest stops
+/// waiting.
+enum Started {
+    Ready(Answer),
+    Running(JoinHandle<std::io::Result<Vec<SocketAddr>>>),
+}
+
+/// Starts looking `name` up for the instance.
+fn start(state: &mut HostState, name: String) -> Started {
     if !state.outbound.allowed.allows_sockets() {
-        return Err(LookupError::PermanentResolverFailure);
+        return Started::Ready(Err(LookupError::PermanentResolverFailure));
     }
     let domain = match url::Host::parse(&name) {
         Ok(url::Host::Domain(domain)) => domain,
-        Ok(url::Host::Ipv4(ip)) => return Ok(tokio::spawn(async move { Ok(vec![ip.into()]) })),
-        Ok(url::Host::Ipv6(ip)) => return Ok(tokio::spawn(async move { Ok(vec![ip.into()]) })),
+        Ok(url::Host::Ipv4(ip)) => return Started::Ready(Ok(vec![ip.into()])),
+        Ok(url::Host::Ipv6(ip)) => return Started::Ready(Ok(vec![ip.into()])),
         // `url` wants brackets around an IPv6 address; a bare one is fine.
-        Err(_) => match name.parse::<std::net::Ipv6Addr>() {
-            Ok(ip) => return Ok(tokio::spawn(async move { Ok(vec![ip.into()]) })),
-            Err(_) => return Err(LookupError::InvalidArgument),
-        },
+        Err(_) => {
+            return Started::Ready(
+                name.parse::<std::net::Ipv6Addr>()
+                    .map(|ip| vec![ip.into()])
+                    .map_err(|_| LookupError::InvalidArgument),
+            );
+        }
     };
-    let mine = state
-        .lookup_slots
-        .get_or_insert_with(|| Arc::new(Semaphore::new(MAX_LOOKUPS_PER_INSTANCE)))
-        .clone();
-    let slots: (OwnedSemaphorePermit, OwnedSemaphorePermit) = match (
-        mine.try_acquire_owned(),
+    let (Some(mine), Ok(process)) = (
+        state.slot(Held::Lookup),
         crate::data::lookup_slots().try_acquire_owned(),
-    ) {
-        (Ok(mine), Ok(process)) => (mine, process),
-        _ => {
-            if state.first_warning(crate::host::Warning::LookupLimit) {
-                tracing::warn!(
-                    component = %state.outbound.component,
-                    request_id = %state.outbound.request_id(),
-                    "name lookup refused: {MAX_LOOKUPS_PER_INSTANCE} running for the instance \
-                     or {} in the process (logged once per instance)",
-                    crate::data::MAX_LOOKUPS
-                );
-            }
-            return Err(LookupError::TemporaryResolverFailure);
+    ) else {
+        if state.first_warning(crate::host::Warning::LookupLimit) {
+            tracing::warn!(
+                component = %state.outbound.component,
+                request_id = %state.outbound.request_id(),
+                "name lookup refused: {MAX_LOOKUPS_PER_INSTANCE} running for the instance \
+                 or {} in the process (logged once per instance)",
+                crate::data::MAX_LOOKUPS
+            );
         }
+        return Started::Ready(Err(LookupError::TemporaryResolverFailure));
     };
-    Ok(tokio::spawn(async move {
-        let _slots = slots;
-        match tokio::net::lookup_host((domain.as_str(), 0)).await {
-            Ok(found) => Ok(found.map(|a| a.ip().to_canonical()).collect()),
-            Err(e) => {
-                tracing::debug!("name lookup of {domain} failed: {e}");
-                Err(LookupError::NameUnresolvable)
-            }
-        }
-    }))
+    Started::Running(crate::data::spawn_lookup(domain, 0, (mine, process)))
 }
 
 /// The answer of a finished lookup task.
-fn answer(done: Result<Answer, tokio::task::JoinError>) -> Answer {
-    done.unwrap_or(Err(LookupError::TemporaryResolverFailure))
+fn answer(done: Result<std::io::Result<Vec<SocketAddr>>, tokio::task::JoinError>) -> Answer {
+    match done {
+        Ok(Ok(found)) => Ok(found.into_iter().map(|a| a.ip().to_canonical()).collect()),
+        Ok(Err(e)) => {
+            tracing::debug!("name lookup failed: {e}");
+            Err(LookupError::NameUnresolvable)
+        }
+        Err(_) => Err(LookupError::TemporaryResolverFailure),
+    }
 }
 
 /// A 0.2 `resolve-address-stream`: the lookup, then its addresses.
 pub struct Lookup(State);
 
 enum State {
-    Running(JoinHandle<Answer>),
+    Running(JoinHandle<std::io::Result<Vec<SocketAddr>>>),
     Done(Result<std::vec::IntoIter<IpAddr>, LookupError>),
 }
 
@@ -144,9 +146,6 @@ fn p3_code(f: LookupError) -> P3Code {
     }
 }
 
-use wasmtime_wasi::p3::bindings::sockets::ip_name_lookup::ErrorCode as P3Code;
-use wasmtime_wasi::p3::bindings::sockets::types::IpAddress as P3Address;
-
 /// Puts these lookups in place of wasmtime-wasi's, for 0.2 (`p2`, the
 /// version wasmtime-wasi links) and 0.3.
 pub fn add_to_linker(linker: &mut Linker<HostState>, p2: &str) -> Result<()> {
@@ -171,8 +170,13 @@ pub fn add_to_linker(linker: &mut Linker<HostState>, p2: &str) -> Result<()> {
             let state = store.data_mut();
             state.table.get(&network)?;
             Ok((match start(state, name) {
-                Ok(task) => Ok(state.table.push(Lookup(State::Running(task)))?),
-                Err(f) => Err(p2_code(f)),
+                Started::Running(task) => Ok(state.table.push(Lookup(State::Running(task)))?),
+                // Errors surface at once, as wasmtime-wasi's do.
+                Started::Ready(Err(f)) => Err(p2_code(f)),
+                Started::Ready(Ok(found)) => {
+                    let lookup = Lookup(State::Done(Ok(found.into_iter())));
+                    Ok(state.table.push(lookup)?)
+                }
             },))
         },
     )?;
@@ -214,13 +218,13 @@ pub fn add_to_linker(linker: &mut Linker<HostState>, p2: &str) -> Result<()> {
         "resolve-addresses",
         |accessor: &Accessor<HostState>, (name,): (String,)| {
             Box::pin(async move {
-                let task = accessor.with(|mut access| start(access.data_mut(), name));
-                Ok((match task {
-                    Ok(task) => answer(task.await)
-                        .map(|found| found.into_iter().map(P3Address::from).collect::<Vec<_>>())
-                        .map_err(p3_code),
-                    Err(f) => Err(p3_code(f)),
-                },))
+                let answered = match accessor.with(|mut access| start(access.data_mut(), name)) {
+                    Started::Ready(answer) => answer,
+                    Started::Running(task) => answer(task.await),
+                };
+                Ok((answered
+                    .map(|found| found.into_iter().map(P3Address::from).collect::<Vec<_>>())
+                    .map_err(p3_code),))
             })
         },
     )?;

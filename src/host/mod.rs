@@ -39,11 +39,8 @@ pub struct HostState {
     pub sqlite: SqliteAccess,
     /// The warnings this instance has already logged ([`Warning`]).
     warned: u8,
-    /// The instance's share of name lookups, made at its first
-    /// (`executor::name_lookup`).
-    pub lookup_slots: Option<Arc<tokio::sync::Semaphore>>,
-    /// Its places for connections of each [`Held`] kind, made at the first.
-    held: [Option<Arc<tokio::sync::Semaphore>>; 3],
+    /// Its places for each [`Held`] kind, made at the first use.
+    held: [Option<Arc<tokio::sync::Semaphore>>; Held::KINDS],
     /// Counts the instance as active while it lives.
     _live: InstanceLive,
 }
@@ -68,8 +65,7 @@ impl HostState {
             kv: stores.kv,
             sqlite: stores.sqlite,
             warned: 0,
-            lookup_slots: None,
-            held: [None, None, None],
+            held: Default::default(),
             limits: GuestLimits::new(max_memory),
             _live: live,
         }
@@ -81,13 +77,29 @@ impl HostState {
 /// instance's tables the same way).
 pub const MAX_CONNECTIONS_PER_INSTANCE: usize = 64;
 
-/// The kinds of connection an instance holds at most
-/// [`MAX_CONNECTIONS_PER_INSTANCE`] of ([`HostState::connection_slot`]).
+/// What an instance holds a bounded number of at once
+/// ([`HostState::slot`]): connections of each kind (at most
+/// [`MAX_CONNECTIONS_PER_INSTANCE`]), PostgreSQL connection builders (as
+/// many), and name lookups under way
+/// (`executor::name_lookup::MAX_LOOKUPS_PER_INSTANCE`).
 #[derive(Clone, Copy)]
 pub enum Held {
     Sqlite = 0,
     Redis = 1,
     Postgres = 2,
+    PostgresBuilder = 3,
+    Lookup = 4,
+}
+
+impl Held {
+    const KINDS: usize = 5;
+
+    fn most(self) -> usize {
+        match self {
+            Held::Lookup => crate::executor::MAX_LOOKUPS_PER_INSTANCE,
+            _ => MAX_CONNECTIONS_PER_INSTANCE,
+        }
+    }
 }
 
 /// A warning a guest could otherwise repeat without bound: each is logged
@@ -113,28 +125,16 @@ impl HostState {
         first
     }
 
-    /// A place for one more connection of `kind`, or `None` when the
-    /// instance holds [`MAX_CONNECTIONS_PER_INSTANCE`]. The connection
-    /// keeps it (and so does what outlives the guest's handle, such as a
-    /// query's row stream), so opens under way count as well.
-    pub fn connection_slot(&mut self, kind: Held) -> Option<tokio::sync::OwnedSemaphorePermit> {
+    /// A place for one more of `kind`, or `None` when the instance holds
+    /// the most it may. What takes it keeps it (and so does what outlives
+    /// the guest's handle, such as a query's row stream), so opens and
+    /// lookups under way count as well.
+    pub fn slot(&mut self, kind: Held) -> Option<tokio::sync::OwnedSemaphorePermit> {
         self.held[kind as usize]
-            .get_or_insert_with(|| {
-                Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS_PER_INSTANCE))
-            })
+            .get_or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(kind.most())))
             .clone()
             .try_acquire_owned()
             .ok()
-    }
-
-    /// Whether the instance already holds [`MAX_CONNECTIONS_PER_INSTANCE`]
-    /// handles of type `T`.
-    pub fn holds_most<T: 'static>(&mut self) -> bool {
-        self.table
-            .iter_mut()
-            .filter(|entry| entry.is::<T>())
-            .count()
-            >= MAX_CONNECTIONS_PER_INSTANCE
     }
 }
 

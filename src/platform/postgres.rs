@@ -164,7 +164,7 @@ impl HostState {
     /// Whether the instance may open another connection: the hosts it
     /// may reach, and its place for the connection.
     fn pg_may_open(&mut self) -> Result<(Arc<AllowedHosts>, OwnedSemaphorePermit), PgError> {
-        let Some(held) = self.connection_slot(Held::Postgres) else {
+        let Some(held) = self.slot(Held::Postgres) else {
             return Err(PgError::ConnectionFailed(format!(
                 "too many connections: an instance holds at most {MAX_CONNECTIONS_PER_INSTANCE}"
             )));

@@ -21,12 +21,14 @@ use crate::data::outbound_pg::{
     BoundKind, CaRoot, DbError, Interval, PgConnection, PgError, PgRange, PgType, PgValue,
     QueryError, Rows,
 };
-use crate::host::{HostState, MAX_CONNECTIONS_PER_INSTANCE};
+use crate::host::{Held, HostState, MAX_CONNECTIONS_PER_INSTANCE};
 
 /// A `connection-builder`: the address, and the CA root once set.
 pub struct Builder {
     address: String,
     ca_root: Option<CaRoot>,
+    /// The instance's place for it.
+    _held: tokio::sync::OwnedSemaphorePermit,
 }
 
 impl From<PgError> for v4::Error {
@@ -185,15 +187,16 @@ impl HostState {
 
 impl v4::HostConnectionBuilder for HostState {
     async fn new(&mut self, address: String) -> wasmtime::Result<Resource<Builder>> {
-        if self.holds_most::<Builder>() {
+        let Some(held) = self.slot(Held::PostgresBuilder) else {
             wasmtime::bail!(
                 "the guest holds {MAX_CONNECTIONS_PER_INSTANCE} PostgreSQL connection builders, \
                  the most an instance may"
             );
-        }
+        };
         Ok(self.table.push(Builder {
             address,
             ca_root: None,
+            _held: held,
         })?)
     }
 

@@ -82,7 +82,7 @@ impl v2::Host for HostState {}
 
 impl v2::HostConnection for HostState {
     async fn open(&mut self, address: String) -> Result<Resource<RedisConnection>, v2::Error> {
-        let Some(held) = self.connection_slot(Held::Redis) else {
+        let Some(held) = self.slot(Held::Redis) else {
             return Err(v2::Error::TooManyConnections);
         };
         let allowed = self.outbound.allowed.clone();
@@ -202,10 +202,7 @@ impl<U> v3::HostConnectionWithStore<U> for Platform {
     ) -> Result<Resource<RedisConnection>, v3::Error> {
         let (allowed, held) = accessor.with(|mut access| {
             let state = access.get();
-            (
-                state.outbound.allowed.clone(),
-                state.connection_slot(Held::Redis),
-            )
+            (state.outbound.allowed.clone(), state.slot(Held::Redis))
         });
         let Some(held) = held else {
             return Err(v3::Error::TooManyConnections);

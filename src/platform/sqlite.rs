@@ -79,7 +79,7 @@ impl HostState {
         &mut self,
         database: &str,
     ) -> Result<(crate::data::sqlite::SqliteAccess, OwnedSemaphorePermit), SqlError> {
-        let Some(held) = self.connection_slot(Held::Sqlite) else {
+        let Some(held) = self.slot(Held::Sqlite) else {
             return Err(SqlError::Io(format!(
                 "too many open connections: an instance holds at most {MAX_CONNECTIONS_PER_INSTANCE}"
             )));

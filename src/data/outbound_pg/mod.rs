@@ -170,9 +170,7 @@ pub const MAX_CONNECTIONS: usize = 256;
 
 fn slots() -> Arc<tokio::sync::Semaphore> {
     static SLOTS: OnceLock<Arc<tokio::sync::Semaphore>> = OnceLock::new();
-    SLOTS
-        .get_or_init(|| Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS)))
-        .clone()
+    crate::data::process_slots(&SLOTS, MAX_CONNECTIONS)
 }
 
 /// A pool's address and the digest of its guest root, if any.
