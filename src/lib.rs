@@ -20,6 +20,8 @@
 //!   outbound Redis and PostgreSQL clients), and the 2023 release
 //!   candidates of WASI 0.2 from [`wasi_rc`].
 //!
+//! Every layer passes the same response [`body`] type.
+//!
 //! Lifecycle: [`daemon`] loads, signals readiness and status through
 //! [`systemd`], reloads on SIGHUP into the [`state`] every request shares,
 //! and drains on SIGTERM. What happens is counted in [`metrics`] and served
@@ -37,6 +39,7 @@
 pub mod admin;
 pub mod app;
 pub mod app_build;
+pub mod body;
 pub mod cli;
 pub mod compile_cache;
 pub mod componentize;

@@ -14,8 +14,8 @@ use http_body::{Body as HttpBody, Frame, SizeHint};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::{Instant, Sleep};
 
+use crate::body::BoxError;
 use crate::cli::LimitArgs;
-use crate::http::BoxError;
 
 /// The limits in force, from the command line.
 #[derive(Debug, Clone)]

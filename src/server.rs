@@ -285,7 +285,7 @@ async fn serve_connection<S>(
                 );
             }
             // The request is in flight until hyper is done with its body.
-            Ok::<_, Infallible>(response.map(|body| http::Holding::new(body, in_flight)))
+            Ok::<_, Infallible>(response.map(|body| crate::body::Holding::new(body, in_flight)))
         }
     });
     let mut connection = std::pin::pin!(builder.serve_connection(TokioIo::new(io), service));

@@ -14,8 +14,8 @@ use wasmtime::Store;
 use wasmtime::component::InstancePre;
 
 use super::{GuestError, RequestBody, RequestEnv};
+use crate::body::Body;
 use crate::host::HostState;
-use crate::http::Body;
 use crate::platform::bindings::fermyon::spin::http_types as types;
 
 mod bindings {

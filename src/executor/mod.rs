@@ -20,10 +20,10 @@ use wasmtime::component::{Component, InstancePre, Linker};
 use wasmtime_wasi::p2::pipe::MemoryInputPipe;
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
+use crate::body::Body;
 use crate::guest_output::{self, GuestOutput, OutputBudget, Stream};
 use crate::host::memory::MemoryLimitHit;
 use crate::host::{HostState, OutboundPolicy, Requests, Stores};
-use crate::http::Body;
 use crate::limits::{BufferBudget, CollectError, LimitedBody, Reservation, collect_within};
 use crate::metrics::ComponentMetrics;
 

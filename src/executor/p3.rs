@@ -25,9 +25,9 @@ use wasmtime_wasi_http::p3::bindings::ServicePre;
 
 use super::task::{DeadlinePassed, GuestTask};
 use super::{GuestError, OutboundEnv, RequestBody, RequestEnv};
+use crate::body::{Body, Holding};
 use crate::cli::Reuse;
 use crate::host::HostState;
-use crate::http::{Body, Holding};
 use crate::metrics::ComponentMetrics;
 
 const EXPORT_PREFIX: &str = "wasi:http/handler@0.3.";

@@ -18,8 +18,8 @@ use wasmtime_wasi::p2::pipe::MemoryInputPipe;
 
 use super::wagi_stdout::WagiStdout;
 use super::{GuestError, RequestBody, RequestEnv};
+use crate::body::Body;
 use crate::host::HostState;
-use crate::http::Body;
 use crate::limits::{BufferBudget, Reservation};
 use crate::manifest::WagiExecutor as WagiSpec;
 

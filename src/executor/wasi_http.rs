@@ -21,8 +21,8 @@ use wasmtime_wasi_http::p2::types::{HostIncomingRequest, HostResponseOutparam};
 
 use super::task::{DeadlinePassed, GuestTask};
 use super::{GuestError, RequestBody, RequestEnv};
+use crate::body::{Body, BoxError};
 use crate::host::HostState;
-use crate::http::{Body, BoxError};
 
 const EXPORT_PREFIX: &str = "wasi:http/incoming-handler@0.2.";
 

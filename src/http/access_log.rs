@@ -12,7 +12,8 @@ use http::{Request, Response};
 use http_body::{Body as HttpBody, Frame, SizeHint};
 use http_body_util::BodyExt;
 
-use super::{Body, BoxError, Peer};
+use super::Peer;
+use crate::body::{Body, BoxError};
 use crate::metrics::RouteMetrics;
 use crate::state::Shared;
 

@@ -12,8 +12,9 @@ use wasmtime_wasi_http::{Error as HttpError, WasiBody};
 
 use super::headers;
 use super::invoke::{Admitted, Invocation, invoke};
-use super::{Body, static_response};
+use super::static_response;
 use crate::app::Target;
+use crate::body::Body;
 use crate::executor::OutboundEnv;
 use crate::router::{ParsedRoute, RouteMatch};
 

@@ -12,8 +12,9 @@ use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Instant;
 use wasmtime_wasi_http::WasiBody;
 
-use super::{Body, empty, text};
+use super::{empty, text};
 use crate::app::LoadedApp;
+use crate::body::Body;
 use crate::executor::{GuestError, LoadedComponent, OutboundEnv, RequestEnv};
 use crate::limits::{DeadlineBody, LimitedBody};
 use crate::metrics::{GuestFailure, Reject};

@@ -4,8 +4,9 @@
 use http::{Response, StatusCode};
 use serde::Serialize;
 
-use super::{Body, empty, full};
+use super::{empty, full};
 use crate::app::LoadedApp;
+use crate::body::Body;
 
 #[derive(Serialize)]
 struct AppInfo<'a> {
