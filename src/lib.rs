@@ -20,6 +20,12 @@
 //!   outbound Redis and PostgreSQL clients), and the 2023 release
 //!   candidates of WASI 0.2 from [`wasi_rc`].
 //!
+//! Each request carries its [`request_context`] down (id, chain depth,
+//! deadline, buffer budget); a guest's requests to the app itself go back
+//! to the router only through its `InProcess` trait, which [`http`]
+//! implements, so nothing on the guest side names the HTTP layer, the
+//! server state or the loaded app.
+//!
 //! Every layer passes the same response [`body`] type.
 //!
 //! Lifecycle: [`daemon`] loads, signals readiness and status through
@@ -62,6 +68,7 @@ pub mod outbound_client;
 pub mod outbound_hosts;
 pub mod platform;
 pub mod relative_urls;
+pub mod request_context;
 pub mod route_table;
 pub mod router;
 pub mod server;

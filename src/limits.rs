@@ -217,8 +217,24 @@ where
     Ok(collected.freeze())
 }
 
-/// A request body that fails once more than `max` bytes have come, and
-/// says so through `exceeded` so that the answer can be 413.
+/// The error a [`LimitedBody`] ends with: `seen` bytes came, more than
+/// its limit.
+#[derive(Debug)]
+pub struct BodyTooLarge {
+    pub seen: u64,
+}
+
+impl std::fmt::Display for BodyTooLarge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "request body too large ({} bytes so far)", self.seen)
+    }
+}
+
+impl std::error::Error for BodyTooLarge {}
+
+/// A request body that fails with [`BodyTooLarge`] once more than `max`
+/// bytes have come, and says so through `exceeded` so that the answer can
+/// be 413.
 pub struct LimitedBody<B> {
     inner: B,
     seen: u64,
@@ -239,11 +255,10 @@ impl<B> LimitedBody<B> {
 
 impl<B> HttpBody for LimitedBody<B>
 where
-    B: HttpBody<Data = Bytes> + Unpin,
-    B::Error: Into<wasmtime_wasi_http::Error>,
+    B: HttpBody<Data = Bytes, Error = BoxError> + Unpin,
 {
     type Data = Bytes;
-    type Error = wasmtime_wasi_http::Error;
+    type Error = BoxError;
 
     fn poll_frame(
         mut self: Pin<&mut Self>,
@@ -256,14 +271,12 @@ where
                     this.seen += data.len() as u64;
                     if this.seen > this.max {
                         this.exceeded.store(true, Ordering::Release);
-                        return Poll::Ready(Some(Err(
-                            wasmtime_wasi_http::Error::HttpRequestBodySize(Some(this.seen)),
-                        )));
+                        return Poll::Ready(Some(Err(Box::new(BodyTooLarge { seen: this.seen }))));
                     }
                 }
                 Poll::Ready(Some(Ok(frame)))
             }
-            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e.into()))),
+            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e))),
             Poll::Ready(None) => Poll::Ready(None),
             Poll::Pending => Poll::Pending,
         }

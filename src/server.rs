@@ -272,7 +272,7 @@ async fn serve_connection<S>(
                 shared.metrics.rejected(Reject::AmbiguousFraming);
                 http::reject_ambiguous_framing(&peer)
             } else {
-                http::handle(shared, request, &peer).await
+                http::handle(shared, request, peer.clone()).await
             };
             // A response sent while draining tells the client the
             // connection ends with it (hyper then closes after it). The

@@ -30,6 +30,10 @@
 //! Values of variables marked `secret = true` never appear in `Debug` output or in
 //! error messages.
 
+/// A component's variables, rendered at load (values may be secret: never
+/// log them).
+pub type ComponentVariables = std::sync::Arc<std::collections::BTreeMap<String, String>>;
+
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};

@@ -64,7 +64,7 @@ impl InboundHttpExecutor {
         };
         let (parts, body) = request.into_parts();
         // The body's share of the buffer budget is held until the guest is done.
-        let (body, _held) = super::read_body(body, &env.outbound.shared.buffers).await?;
+        let (body, _held) = super::read_body(body, &env.context.buffers).await?;
         let headers = parts
             .headers
             .iter()
@@ -84,7 +84,7 @@ impl InboundHttpExecutor {
             body: (!body.is_empty()).then(|| body.to_vec()),
         };
         let pre = self.pre.clone();
-        let answer = super::run_until(env.outbound.deadline, env.permit, async move {
+        let answer = super::run_until(env.context.deadline, env.permit, async move {
             let instance = pre
                 .instantiate_async(&mut store)
                 .await

@@ -23,18 +23,19 @@ use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 use crate::body::Body;
 use crate::guest_output::{self, GuestOutput, OutputBudget, Stream};
 use crate::host::memory::MemoryLimitHit;
-use crate::host::{HostState, OutboundPolicy, Requests, Stores};
+use crate::host::{HostState, OutboundPolicy, Requests, Stores, wasi_body};
 use crate::limits::{BufferBudget, CollectError, LimitedBody, Reservation, collect_within};
 use crate::metrics::ComponentMetrics;
 
-/// The request body a guest reads: the client's, capped at --max-body-size.
-pub type RequestBody = LimitedBody<wasmtime_wasi_http::WasiBody>;
+/// The request body a guest reads: the client's, capped at --max-body-size
+/// ([`LimitedBody`]), as wasi:http's body type.
+pub type RequestBody = wasmtime_wasi_http::WasiBody;
 use crate::mounts::FilesRoot;
 use crate::outbound_hosts::AllowedHosts;
-use crate::platform::ComponentVariables;
+use crate::request_context::RequestContext;
+use crate::variables::ComponentVariables;
 
 use inbound_http::InboundHttpExecutor;
-pub use name_lookup::MAX_LOOKUPS_PER_INSTANCE;
 pub use p3::{P3Executor, ReuseLimits};
 use wagi::WagiInput;
 pub use wagi::{WagiExecutor, cgi_response};
@@ -151,22 +152,9 @@ pub struct RequestEnv {
     /// The admission slot, released when the guest is done; `None` for a
     /// chained request, which runs on the slot of the request it serves.
     pub permit: Option<tokio::sync::OwnedSemaphorePermit>,
-    /// The request's id and deadline, and what the guest's own outgoing
-    /// requests may reach in process and under which request they count.
-    pub outbound: Arc<OutboundEnv>,
-}
-
-/// One request as its guest's outgoing requests see it: the app that
-/// serves chained and self requests, and the request's id, chain depth and
-/// deadline. It lives as long as the request (never in a reused instance).
-pub struct OutboundEnv {
-    pub shared: Arc<crate::state::Shared>,
-    pub app: Arc<crate::app::LoadedApp>,
-    pub request_id: Arc<str>,
-    /// How many chained calls led to this request.
-    pub depth: u32,
-    /// The deadline of the client request at the head of the chain.
-    pub deadline: tokio::time::Instant,
+    /// The request's id, chain depth and deadline, and where the guest's
+    /// in-process requests go.
+    pub context: Arc<RequestContext>,
 }
 
 /// What a component is given besides its code, from the manifest.
@@ -300,7 +288,18 @@ impl LoadedComponent {
     }
 
     /// Serves one request in a fresh instance.
-    pub async fn handle(
+    pub fn handle<'a>(
+        &'a self,
+        engine: &'a Engine,
+        env: RequestEnv,
+        request: http::Request<LimitedBody<Body>>,
+    ) -> impl Future<Output = Result<http::Response<Body>, GuestError>> + Send + 'a {
+        // Converted before the call, so that the call's future holds only
+        // wasi:http's body type.
+        self.call(engine, env, request.map(wasi_body))
+    }
+
+    async fn call(
         &self,
         engine: &Engine,
         env: RequestEnv,
@@ -320,8 +319,7 @@ impl LoadedComponent {
                 e.handle(engine, make_state, env, request).await
             }
             Executor::Wagi(e) => {
-                let buffers = &env.outbound.shared.buffers;
-                let (input, held) = e.prepare(request, env.https, buffers).await?;
+                let (input, held) = e.prepare(request, env.https, &env.context.buffers).await?;
                 let (stdin, stdout) = wagi::pipes(input.stdin.clone(), held);
                 let store = self.store(engine, &env, Some((stdin, stdout.clone(), input)))?;
                 e.handle(store, stdout, env, self.id.clone()).await
@@ -342,7 +340,7 @@ impl LoadedComponent {
         let mut store = Store::new(engine, state);
         store.limiter(|state| &mut state.limits);
         // Guests spinning in Wasm yield at every tick and trap at the deadline.
-        task::yield_every_tick(&mut store, Some(env.outbound.deadline));
+        task::yield_every_tick(&mut store, Some(env.context.deadline));
         Ok(store)
     }
 
@@ -355,8 +353,8 @@ impl LoadedComponent {
     }
 
     fn host_state(&self, env: &RequestEnv, wagi: Option<WagiStdio>) -> Result<HostState> {
-        self.recipe(env.outbound.request_id.clone(), env.max_memory)
-            .state(Requests::One(env.outbound.clone()), wagi)
+        self.recipe(env.context.request_id.clone(), env.max_memory)
+            .state(Requests::One(env.context.clone()), wagi)
     }
 
     /// What a store's data is made from, for one request or one instance.

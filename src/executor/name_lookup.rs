@@ -25,10 +25,7 @@ use wasmtime_wasi::p2::{DynPollable, Network, Pollable};
 use wasmtime_wasi::p3::bindings::sockets::ip_name_lookup::ErrorCode as P3Code;
 use wasmtime_wasi::p3::bindings::sockets::types::IpAddress as P3Address;
 
-use crate::host::{Held, HostState};
-
-/// Lookups one instance may have running at once.
-pub const MAX_LOOKUPS_PER_INSTANCE: usize = 4;
+use crate::host::{Held, HostState, MAX_LOOKUPS_PER_INSTANCE};
 
 /// Why a lookup failed (the codes both versions share).
 #[derive(Debug, Clone, Copy)]

@@ -24,11 +24,12 @@ use wasmtime_wasi_http::handler::{
 use wasmtime_wasi_http::p3::bindings::ServicePre;
 
 use super::task::{DeadlinePassed, GuestTask};
-use super::{GuestError, OutboundEnv, RequestBody, RequestEnv};
-use crate::body::{Body, Holding};
+use super::{GuestError, RequestBody, RequestEnv};
+use crate::body::{Body, BoxError, Holding};
 use crate::cli::Reuse;
 use crate::host::HostState;
 use crate::metrics::ComponentMetrics;
+use crate::request_context::RequestContext;
 
 const EXPORT_PREFIX: &str = "wasi:http/handler@0.3.";
 
@@ -103,7 +104,7 @@ impl P3Executor {
             })
         });
         let handler = handler.clone();
-        let deadline = env.outbound.deadline;
+        let deadline = env.context.deadline;
         // The request's context reaches the instance through
         // `on_request_start`, held weakly there: it lives as long as this
         // request (its response body included), with the admission slot.
@@ -111,8 +112,7 @@ impl P3Executor {
         // response (the client went away), the request expires in the
         // instance, which then takes no new request and is retired.
         let (alive, abandoned) = tokio::sync::oneshot::channel::<()>();
-        let keep = (env.permit, env.outbound.clone(), alive);
-        let request = request.map(|body| body.boxed_unsync());
+        let keep = (env.permit, env.context.clone(), alive);
         // Run on the guests' runtime, so that the handler's workers (the
         // instances) are spawned there.
         let handled = GuestTask::spawn(deadline, async move {
@@ -120,7 +120,7 @@ impl P3Executor {
                 .handle(
                     RequestData {
                         deadline,
-                        env: env.outbound,
+                        env: env.context,
                         abandoned,
                     },
                     request,
@@ -130,7 +130,11 @@ impl P3Executor {
         match handled.await {
             // The body keeps what the request holds until hyper is done.
             Ok(Ok(Ok(response))) => Ok(response.map(|body| {
-                Holding::new(body.map_err(Into::into).boxed_unsync(), keep).boxed_unsync()
+                Holding::new(
+                    body.map_err(|e| Box::new(e) as BoxError).boxed_unsync(),
+                    keep,
+                )
+                .boxed_unsync()
             })),
             Ok(Err(DeadlinePassed)) => Err(GuestError::Timeout),
             Ok(Ok(Err(error))) if error.is::<ExpirationError>() => Err(GuestError::Timeout),
@@ -183,7 +187,7 @@ impl HandlerState for P3State {
 /// What each request brings to the instance that serves it.
 struct RequestData {
     deadline: tokio::time::Instant,
-    env: Arc<OutboundEnv>,
+    env: Arc<RequestContext>,
     /// Resolves when the request is dropped.
     abandoned: tokio::sync::oneshot::Receiver<()>,
 }

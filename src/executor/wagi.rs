@@ -126,7 +126,7 @@ impl WagiExecutor {
         component: Arc<str>,
     ) -> Result<Response<Body>, GuestError> {
         let pre = self.pre.clone();
-        let run = super::run_until(env.outbound.deadline, env.permit, async move {
+        let run = super::run_until(env.context.deadline, env.permit, async move {
             let command = pre
                 .instantiate_async(&mut store)
                 .await

@@ -94,7 +94,7 @@ impl WasiHttpExecutor {
         // The guest runs in its own task: it goes on writing the body after
         // the response head has been handed to hyper. It holds the request's
         // admission slot until it is done, and ends at the deadline.
-        let mut guest = GuestTask::spawn(env.outbound.deadline, async move {
+        let mut guest = GuestTask::spawn(env.context.deadline, async move {
             let _permit = permit;
             let instance = pre
                 .instantiate_async(&mut store)
@@ -113,11 +113,11 @@ impl WasiHttpExecutor {
             Ok(Ok(response)) => {
                 let (parts, body) = response.into_parts();
                 let body = GuestBody {
-                    inner: body.map_err(Into::into).boxed_unsync(),
+                    inner: body.map_err(|e| Box::new(e) as BoxError).boxed_unsync(),
                     guest: Some(guest),
                     ended: false,
                     component,
-                    request_id: env.outbound.request_id.clone(),
+                    request_id: env.context.request_id.clone(),
                 };
                 Ok(http::Response::from_parts(parts, body.boxed_unsync()))
             }
@@ -133,7 +133,7 @@ impl WasiHttpExecutor {
                 // can reach the client now; it ends at its deadline.
                 Err(_) => {
                     let (component, request_id) =
-                        (component.clone(), env.outbound.request_id.clone());
+                        (component.clone(), env.context.request_id.clone());
                     guest.settle(false, move |ended| {
                         if let Ok(Err(DeadlinePassed)) = ended {
                             tracing::warn!(%component, %request_id, "guest ran on after dropping its response handle unset; stopped at the request deadline");

@@ -10,20 +10,20 @@ use http::{Request, Response, StatusCode};
 use http_body_util::BodyExt;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Instant;
-use wasmtime_wasi_http::WasiBody;
 
+use super::AppRouter;
 use super::{empty, text};
-use crate::app::LoadedApp;
 use crate::body::Body;
-use crate::executor::{GuestError, LoadedComponent, OutboundEnv, RequestEnv};
+use crate::executor::{GuestError, LoadedComponent, RequestEnv};
 use crate::limits::{DeadlineBody, LimitedBody};
 use crate::metrics::{GuestFailure, Reject};
+use crate::request_context::RequestContext;
 use crate::state::Shared;
 
 /// Who calls which component, and under which deadline.
 pub struct Invocation {
-    pub shared: Arc<Shared>,
-    pub app: Arc<LoadedApp>,
+    /// The app generation the request arrived under, with the server state.
+    pub router: Arc<AppRouter>,
     pub component: Arc<LoadedComponent>,
     pub request_id: Arc<str>,
     pub https: bool,
@@ -44,9 +44,13 @@ pub enum Admitted {
 /// A slot for a client's request, or the answer when none comes: 504 when
 /// the deadline passes while queued (the wait counts against it), 503 when
 /// the queue is full.
-async fn admit(call: &Invocation) -> Result<OwnedSemaphorePermit, Response<Body>> {
-    let (request_id, component) = (&call.request_id, &call.component.id);
-    match tokio::time::timeout_at(call.deadline, call.shared.admission.admit()).await {
+async fn admit(
+    shared: Arc<Shared>,
+    deadline: Instant,
+    request_id: Arc<str>,
+    component: Arc<str>,
+) -> Result<OwnedSemaphorePermit, Response<Body>> {
+    match tokio::time::timeout_at(deadline, shared.admission.admit()).await {
         Ok(Ok(permit)) => Ok(permit),
         Err(_) => {
             tracing::error!(%request_id, %component, "request deadline passed while queued; answering 504");
@@ -57,7 +61,7 @@ async fn admit(call: &Invocation) -> Result<OwnedSemaphorePermit, Response<Body>
         }
         Ok(Err(_)) => {
             tracing::warn!(%request_id, %component, "request queue full; answering 503");
-            call.shared.metrics.rejected(Reject::QueueFull);
+            shared.metrics.rejected(Reject::QueueFull);
             Err(busy())
         }
     }
@@ -78,13 +82,21 @@ fn busy() -> Response<Body> {
 
 /// Serves `request` with the component; never fails (errors become status
 /// codes).
-pub async fn invoke(call: Invocation, request: Request<WasiBody>) -> Response<Body> {
-    let limits = &call.shared.limits;
+pub async fn invoke(call: Invocation, request: Request<Body>) -> Response<Body> {
+    let shared = call.router.shared.clone();
+    let limits = &shared.limits;
     let component = call.component.clone();
     let request_id = call.request_id.clone();
     let permit = match call.admission {
         Admitted::Parent => None,
-        Admitted::Needed => match admit(&call).await {
+        Admitted::Needed => match admit(
+            shared.clone(),
+            call.deadline,
+            request_id.clone(),
+            component.id.clone(),
+        )
+        .await
+        {
             Ok(permit) => Some(permit),
             Err(response) => return response,
         },
@@ -94,19 +106,19 @@ pub async fn invoke(call: Invocation, request: Request<WasiBody>) -> Response<Bo
         https: call.https,
         max_memory: limits.max_instance_memory,
         permit,
-        outbound: Arc::new(OutboundEnv {
-            shared: call.shared.clone(),
-            app: call.app.clone(),
+        context: Arc::new(RequestContext {
             request_id: request_id.clone(),
             depth: call.depth,
             deadline,
+            buffers: shared.buffers.clone(),
+            app: call.router.clone(),
         }),
     };
     let request = request.map(|body| LimitedBody::new(body, limits.max_body_size));
     let too_large = request.body().exceeded.clone();
-    let result = component.handle(&call.shared.engine, env, request).await;
+    let result = component.handle(&shared.engine, env, request).await;
     if too_large.load(Ordering::Acquire) {
-        call.shared.metrics.rejected(Reject::BodyTooLarge);
+        shared.metrics.rejected(Reject::BodyTooLarge);
         return text(StatusCode::PAYLOAD_TOO_LARGE, "request body too large");
     }
     let failed = |failure| component.metrics().guest_failed(failure);
@@ -123,8 +135,8 @@ pub async fn invoke(call: Invocation, request: Request<WasiBody>) -> Response<Bo
             )
         }
         Err(GuestError::Busy) => {
-            call.shared.metrics.rejected(Reject::HostBuffers);
-            tracing::warn!(component = %component.id, %request_id, in_use = call.shared.buffers.in_use(), "the host buffer budget (--max-host-buffers) is spent; answering 503");
+            shared.metrics.rejected(Reject::HostBuffers);
+            tracing::warn!(component = %component.id, %request_id, in_use = shared.buffers.in_use(), "the host buffer budget (--max-host-buffers) is spent; answering 503");
             busy()
         }
         Err(error) => {

@@ -12,8 +12,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use crate::app::{LoadedApp, Target};
+use crate::request_context::RequestContext;
+use crate::router::RouteMatch;
+use http::uri::Authority;
+use invoke::{Admitted, Invocation, invoke};
 
-use crate::body::Body;
+use crate::body::{Body, BoxError};
 use crate::manifest::StaticResponse;
 use crate::metrics::Reject;
 use crate::router::WELL_KNOWN_PREFIX;
@@ -35,45 +39,57 @@ pub struct Peer {
 
 /// Answers one request against the app generation current when it
 /// arrived; never fails (errors become status codes).
-pub async fn handle(
-    shared: Arc<Shared>,
-    request: Request<Incoming>,
-    peer: &Peer,
-) -> Response<Body> {
-    let app = shared.app.load_full();
-    let record = AccessRecord::start(&request, peer, shared.clone());
-    let response = Dispatch {
-        shared: &shared,
-        app: &app,
-    }
-    .run(request, peer, &record)
-    .await;
+pub async fn handle(shared: Arc<Shared>, request: Request<Incoming>, peer: Peer) -> Response<Body> {
+    let router = Arc::new(AppRouter {
+        app: shared.app.load_full(),
+        shared: shared.clone(),
+    });
+    let record = AccessRecord::start(&request, &peer, shared);
+    let response = answer(router.route(request, &peer, &record)).await;
     record.finish(response)
 }
 
-struct Dispatch<'a> {
-    shared: &'a Arc<Shared>,
-    app: &'a Arc<LoadedApp>,
+/// Routes the requests of one app generation: its clients' and, through
+/// [`InProcess`], its guests' own (see [`chain`]).
+pub(crate) struct AppRouter {
+    shared: Arc<Shared>,
+    app: Arc<LoadedApp>,
 }
 
-impl Dispatch<'_> {
-    async fn run(
-        &self,
-        mut request: Request<Incoming>,
+/// Who sent a routed request, and so under which id, slot, deadline and
+/// chain depth it runs.
+enum Origin<'a> {
+    /// A client, over a connection.
+    Client {
+        peer: Peer,
+        authority: Authority,
+        request_id: Arc<str>,
+        started: std::time::Instant,
+    },
+    /// A guest of this app, in process: the request it serves.
+    Guest(&'a RequestContext),
+}
+
+impl AppRouter {
+    /// What a client's request comes to: reserved endpoints, Host
+    /// validation, the declared body size, then its route.
+    fn route(
+        self: &Arc<Self>,
+        request: Request<Incoming>,
         peer: &Peer,
         record: &AccessRecord,
-    ) -> Response<Body> {
+    ) -> Served {
         let path = request.uri().path();
         if let Some(rest) = path.strip_prefix(WELL_KNOWN_PREFIX) {
             record.set_route(self.shared.metrics.well_known(rest));
-            return well_known::respond(rest, self.app);
+            return Served::Now(well_known::respond(rest, &self.app));
         }
         let authority = match headers::authority(request.uri(), request.headers()) {
             Ok(authority) => authority,
             Err(reason) => {
                 tracing::debug!(request_id = %record.id, reason, "bad request");
                 self.shared.metrics.rejected(Reject::BadHost);
-                return text(StatusCode::BAD_REQUEST, reason);
+                return Served::Now(text(StatusCode::BAD_REQUEST, reason));
             }
         };
         let declared = request
@@ -83,7 +99,10 @@ impl Dispatch<'_> {
             .and_then(|v| v.parse::<u64>().ok());
         if declared.is_some_and(|len| len > self.shared.limits.max_body_size) {
             self.shared.metrics.rejected(Reject::BodyTooLarge);
-            return text(StatusCode::PAYLOAD_TOO_LARGE, "request body too large");
+            return Served::Now(text(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "request body too large",
+            ));
         }
         let Some(matched) = self.app.router.route(path) else {
             if self.app.first_not_found() {
@@ -92,13 +111,38 @@ impl Dispatch<'_> {
                     "no route matches; add a catch-all route such as `route = \"/...\"` to answer every path"
                 );
             }
-            return empty(StatusCode::NOT_FOUND);
+            return Served::Now(empty(StatusCode::NOT_FOUND));
         };
         let trigger = &self.app.triggers[*matched.target];
         record.set_route(&trigger.metrics);
-        match &trigger.target {
-            Target::Static(response) => static_response(response),
-            Target::Component(component) => {
+        let request = request.map(|body| body.map_err(|e| Box::new(e) as BoxError).boxed_unsync());
+        let origin = Origin::Client {
+            peer: peer.clone(),
+            authority,
+            request_id: record.id.clone(),
+            started: record.started,
+        };
+        self.serve(&trigger.target, &matched, request, origin)
+    }
+
+    /// Serves a routed request: the static response, or the component with
+    /// Spin's request headers (see [`answer`]). Client requests and
+    /// in-process ones both come through here.
+    fn serve(
+        self: &Arc<Self>,
+        target: &Target,
+        matched: &RouteMatch<'_, usize>,
+        mut request: Request<Body>,
+        origin: Origin<'_>,
+    ) -> Served {
+        let component = match target {
+            Target::Static(response) => return Served::Now(static_response(response)),
+            Target::Component(component) => component.clone(),
+        };
+        let (full_url, client_addr) = match &origin {
+            Origin::Client {
+                peer, authority, ..
+            } => {
                 let scheme = if peer.https { "https" } else { "http" };
                 let path_and_query = request
                     .uri()
@@ -106,41 +150,78 @@ impl Dispatch<'_> {
                     .map(|p| p.as_str())
                     .unwrap_or("/");
                 let full_url = format!("{scheme}://{authority}{path_and_query}");
-                let client_addr = peer
-                    .addr
-                    .map(|a| a.to_string())
-                    .unwrap_or_else(|| "0.0.0.0:0".to_owned());
-                let spin = headers::spin_headers(&headers::SpinHeaderInput {
-                    full_url: &full_url,
-                    client_addr: &client_addr,
-                    route: &matched,
-                });
                 // The guest sees the absolute URI `scheme://authority/path?query`.
                 match full_url.parse::<Uri>() {
                     Ok(uri) => *request.uri_mut() = uri,
-                    Err(_) => return text(StatusCode::BAD_REQUEST, "invalid request target"),
+                    Err(_) => {
+                        return Served::Now(text(
+                            StatusCode::BAD_REQUEST,
+                            "invalid request target",
+                        ));
+                    }
                 }
-                headers::strip_inbound(request.headers_mut());
-                headers::insert_all(request.headers_mut(), spin);
-                let deadline = tokio::time::Instant::from_std(record.started)
-                    + self.shared.limits.request_timeout;
-                let invocation = invoke::Invocation {
-                    shared: self.shared.clone(),
-                    app: self.app.clone(),
-                    component: component.clone(),
-                    request_id: record.id.clone(),
-                    https: peer.https,
-                    deadline,
-                    depth: 0,
-                    admission: invoke::Admitted::Needed,
-                };
-                invoke::invoke(
-                    invocation,
-                    request.map(|body| body.map_err(Into::into).boxed_unsync()),
-                )
-                .await
+                let client_addr = peer.addr.map(|a| a.to_string());
+                (full_url, client_addr)
             }
-        }
+            // A guest's request already has its absolute URI, and comes
+            // from no client address, as Spin gives it.
+            Origin::Guest(_) => {
+                request.headers_mut().remove(http::header::HOST);
+                (request.uri().to_string(), None)
+            }
+        };
+        let spin = headers::spin_headers(&headers::SpinHeaderInput {
+            full_url: &full_url,
+            client_addr: client_addr.as_deref().unwrap_or("0.0.0.0:0"),
+            route: matched,
+        });
+        headers::strip_inbound(request.headers_mut());
+        headers::insert_all(request.headers_mut(), spin);
+        let invocation = match origin {
+            Origin::Client {
+                peer,
+                request_id,
+                started,
+                ..
+            } => Invocation {
+                router: self.clone(),
+                component,
+                request_id,
+                https: peer.https,
+                deadline: tokio::time::Instant::from_std(started)
+                    + self.shared.limits.request_timeout,
+                depth: 0,
+                admission: Admitted::Needed,
+            },
+            // A chained call runs on the admission slot of the request it
+            // serves: waiting for a second slot while holding one could
+            // deadlock.
+            Origin::Guest(context) => Invocation {
+                router: self.clone(),
+                component,
+                request_id: context.request_id.clone(),
+                https: false,
+                deadline: context.deadline,
+                depth: context.depth + 1,
+                admission: Admitted::Parent,
+            },
+        };
+        Served::Call(invocation, request)
+    }
+}
+
+/// A routed request: the component call to make, or the answer at once.
+enum Served {
+    Call(Invocation, Request<Body>),
+    Now(Response<Body>),
+}
+
+/// The response to a routed request. The call owns all it needs, so that
+/// its future borrows nothing.
+async fn answer(served: Served) -> Response<Body> {
+    match served {
+        Served::Call(call, request) => invoke(call, request).await,
+        Served::Now(response) => response,
     }
 }
 

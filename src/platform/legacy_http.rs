@@ -77,7 +77,7 @@ impl legacy_http::Host for HostState {
         // request is always there (the unlimited budget is never used).
         let budget = self.outbound.requests.current().map_or_else(
             || BufferBudget::new(usize::MAX),
-            |env| env.shared.buffers.clone(),
+            |context| context.buffers.clone(),
         );
         let body = collect_bounded(
             response.into_body(),

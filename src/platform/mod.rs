@@ -22,9 +22,6 @@ mod redis;
 mod sqlite;
 mod wasi_keyvalue;
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
-
 use wasmtime::component::{Accessor, HasData, HasSelf, Linker};
 
 use crate::host::HostState;
@@ -89,9 +86,7 @@ use bindings::spin::variables::variables as variables_v3;
 use bindings::wasi::config::store as config;
 use bindings::wasi::keyvalue::{atomics as wasi_atomics, batch as wasi_batch, store as wasi_store};
 
-/// A component's variables, rendered at load (values may be secret: never
-/// log them).
-pub type ComponentVariables = Arc<BTreeMap<String, String>>;
+pub use crate::variables::ComponentVariables;
 
 /// The store data the async (`async func`) platform interfaces reach
 /// through an [`Accessor`].
