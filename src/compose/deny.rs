@@ -1,94 +1,27 @@
-//! What a dependency may use of its component's configuration
-//! (`inherit_configuration`), as Spin's `spin-capabilities` groups it: each
-//! configuration key stands for the host interfaces it governs. A
+//! Enforcing what a dependency may use of its component's configuration
+//! (`inherit_configuration`, see [`crate::manifest::Inherit`]). A
 //! dependency's import of an interface whose key it does not inherit is
 //! renamed `denied-<part>-<interface>` in the composition, so it can never reach
 //! the host's implementation (which serves the component with the
 //! component's configuration); the executor links those names to functions
 //! that trap with [`trap_message`].
 
+use crate::manifest::{Inherit, capability_of};
+
 /// The prefix of a denied import's name.
 pub const DENIED: &str = "denied-";
 
-/// Configuration keys and the interfaces (without versions) they govern.
-pub const CAPABILITIES: &[(&str, &[&str])] = &[
-    ("ai_models", &["fermyon:spin/llm"]),
-    (
-        "allowed_outbound_hosts",
-        &[
-            "fermyon:spin/http",
-            "fermyon:spin/mysql",
-            "fermyon:spin/postgres",
-            "fermyon:spin/redis",
-            "fermyon:spin/mqtt",
-            "spin:mqtt/mqtt",
-            "spin:mysql/mysql",
-            "spin:postgres/postgres",
-            "spin:redis/redis",
-            "wasi:http/client",
-            "wasi:http/outgoing-handler",
-            "wasi:sockets/ip-name-lookup",
-            "wasi:sockets/tcp-create-socket",
-            "wasi:sockets/tcp",
-            "wasi:sockets/udp-create-socket",
-            "wasi:sockets/udp",
-        ],
-    ),
-    ("environment", &["wasi:cli/environment"]),
-    ("files", &["wasi:filesystem/preopens"]),
-    (
-        "key_value_stores",
-        &[
-            "fermyon:spin/key-value",
-            "spin:key-value/key-value",
-            "wasi:keyvalue/store",
-        ],
-    ),
-    (
-        "sqlite_databases",
-        &["fermyon:spin/sqlite", "spin:sqlite/sqlite"],
-    ),
-    (
-        "variables",
-        &[
-            "fermyon:spin/config",
-            "fermyon:spin/variables",
-            "spin:variables/variables",
-            "wasi:config/store",
-        ],
-    ),
-];
-
-/// The configuration key that governs an import (`wasi:cli/environment@0.2.6`
-/// → `environment`), if any.
-pub fn capability_of(import: &str) -> Option<&'static str> {
-    let base = import.split_once('@').map_or(import, |(base, _)| base);
-    CAPABILITIES
-        .iter()
-        .find(|(_, interfaces)| interfaces.contains(&base))
-        .map(|(key, _)| *key)
-}
-
-/// What a dependency inherits: every key, or only the listed ones.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub enum Inherit {
-    All,
-    Only(Vec<String>),
-}
-
-impl Inherit {
-    /// The name the part `part` (a lowercase kebab label such as `dep-a`)
-    /// imports `import` under in the composition: `None` when it is
-    /// inherited (or governed by no key), else its denied name,
-    /// `denied-<part>-<import>`. Each part gets its own, because each
-    /// imports only the functions it uses, and one name has one type.
-    pub fn import_name(&self, import: &str, part: &str) -> Option<String> {
-        let key = capability_of(import)?;
-        match self {
-            Inherit::All => None,
-            Inherit::Only(keys) if keys.iter().any(|k| k == key) => None,
-            Inherit::Only(_) => Some(format!("{DENIED}{part}-{import}")),
-        }
+/// The name the part `part` (a lowercase kebab label such as `dep-a`)
+/// imports `import` under in the composition: `None` when it is
+/// inherited (or governed by no key), else its denied name,
+/// `denied-<part>-<import>`. Each part gets its own, because each
+/// imports only the functions it uses, and one name has one type.
+pub fn import_name(inherit: &Inherit, import: &str, part: &str) -> Option<String> {
+    let key = capability_of(import)?;
+    match inherit {
+        Inherit::All => None,
+        Inherit::Only(keys) if keys.iter().any(|k| k == key) => None,
+        Inherit::Only(_) => Some(format!("{DENIED}{part}-{import}")),
     }
 }
 
@@ -138,21 +71,20 @@ mod tests {
     fn only_governed_imports_are_denied() {
         let none = Inherit::Only(vec![]);
         assert_eq!(
-            none.import_name("wasi:cli/environment@0.2.6", "dep-a")
-                .as_deref(),
+            import_name(&none, "wasi:cli/environment@0.2.6", "dep-a").as_deref(),
             Some("denied-dep-a-wasi:cli/environment@0.2.6")
         );
-        assert_eq!(none.import_name("wasi:io/streams@0.2.6", "dep-a"), None);
-        assert_eq!(none.import_name("wasi:cli/stdout@0.2.6", "dep-a"), None);
+        assert_eq!(import_name(&none, "wasi:io/streams@0.2.6", "dep-a"), None);
+        assert_eq!(import_name(&none, "wasi:cli/stdout@0.2.6", "dep-a"), None);
         let env = Inherit::Only(vec!["environment".into()]);
-        assert_eq!(env.import_name("wasi:cli/environment@0.3.0", "mw-b"), None);
-        assert!(
-            env.import_name("wasi:http/outgoing-handler@0.2.0", "mw-b")
-                .is_some()
+        assert_eq!(
+            import_name(&env, "wasi:cli/environment@0.3.0", "mw-b"),
+            None
         );
+        assert!(import_name(&env, "wasi:http/outgoing-handler@0.2.0", "mw-b").is_some());
         let all = Inherit::All;
         assert_eq!(
-            all.import_name("fermyon:spin/key-value@2.0.0", "dep-a"),
+            import_name(&all, "fermyon:spin/key-value@2.0.0", "dep-a"),
             None
         );
         assert_eq!(

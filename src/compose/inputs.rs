@@ -6,9 +6,9 @@
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
 
-use super::names::Name;
 use super::{Dependency, Part};
 use crate::manifest;
+use crate::manifest::dependency_name::Name;
 
 /// A dependency or middleware read from disk.
 struct Read {

@@ -1,7 +1,7 @@
 //! Composing components at load, as Spin does, with `wac-graph`:
 //!
 //! - [`dependencies`]: a component's `[component.<id>.dependencies]`, other
-//!   components whose exports satisfy its imports ([`names`] says which
+//!   components whose exports satisfy its imports ([`crate::manifest::dependency_name`] says which
 //!   dependency satisfies which import);
 //! - [`middleware`]: an HTTP trigger's `dependencies.middleware`, wasi:http
 //!   0.3 handlers chained in front of the trigger's component, outermost
@@ -14,7 +14,6 @@
 
 pub mod deny;
 pub mod inputs;
-pub mod names;
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -22,8 +21,8 @@ use anyhow::{Context, Result, bail};
 use wac_graph::types::{ItemKind, Package, SubtypeChecker, WorldId};
 use wac_graph::{CompositionGraph, EncodeOptions, NodeId};
 
-use deny::Inherit;
-use names::Name;
+use crate::manifest::Inherit;
+use crate::manifest::dependency_name::Name;
 
 /// A component that satisfies imports of another: its binary (a
 /// component, not a core module) and what it inherits.
@@ -204,7 +203,7 @@ fn instantiate(
         .map(|(name, kind)| (name.clone(), *kind))
         .collect();
     for (import, kind) in imports {
-        let Some(denied) = inherit.import_name(&import, name) else {
+        let Some(denied) = deny::import_name(inherit, &import, name) else {
             continue;
         };
         // wac imports an interface once, by its id: the denied one needs

@@ -15,10 +15,10 @@ use anyhow::Result;
 use toml::de::DeValue;
 
 use super::component::Ctx;
+use super::dependency_name::{NAME_HINT, Name};
 use super::doc::{Tbl, type_err};
+use super::inherit::CAPABILITIES;
 use super::{Component, Dependency, HttpTrigger, Inherit};
-use crate::compose::deny::CAPABILITIES;
-use crate::compose::names::{NAME_HINT, Name};
 
 const EXAMPLE: &str = "\"my:lib/greet\" = { path = \"lib.wasm\" }";
 

@@ -13,9 +13,11 @@
 
 mod component;
 mod dependencies;
+pub mod dependency_name;
 mod doc;
 mod files;
 mod ids;
+mod inherit;
 #[cfg(test)]
 mod tests;
 mod trigger;
@@ -170,7 +172,7 @@ pub struct Dependency {
 
 /// What of its component's configuration a dependency may use
 /// (`inherit_configuration`).
-pub use crate::compose::deny::Inherit;
+pub use inherit::{CAPABILITIES, Inherit, capability_of};
 
 /// A host path made visible to the guest. Guest paths are absolute and `/`-separated.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
