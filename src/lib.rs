@@ -6,7 +6,7 @@
 //! - [`listen`]: sockets inherited from systemd or bound from `--listen`;
 //! - [`server`]: accept loops, one task per connection, TLS ([`tls`]),
 //!   hyper-util's auto builder (HTTP/1.1 and HTTP/2), idle tracking
-//!   and the request-smuggling guard ([`conn_io`], [`smuggling`]), graceful drain;
+//!   and the request-framing guard against smuggling ([`connection`]), graceful drain;
 //! - [`http`]: `/.well-known/spin/*`, Host validation, routing ([`router`]),
 //!   Spin's request headers, static responses, the access log, and the
 //!   [`limits`] (admission, body size, deadlines);
@@ -50,7 +50,7 @@ pub mod cli;
 pub mod compile_cache;
 pub mod componentize;
 pub mod compose;
-pub mod conn_io;
+pub mod connection;
 pub mod daemon;
 pub mod data;
 pub mod engine;
@@ -72,7 +72,6 @@ pub mod request_context;
 pub mod route_table;
 pub mod router;
 pub mod server;
-pub mod smuggling;
 pub mod state;
 pub mod systemd;
 pub mod tls;

@@ -18,12 +18,11 @@ use hyper_util::server::conn::auto;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 
-use crate::conn_io::{Activity, ConnIo, Stopwatch};
+use crate::connection::{Activity, ConnIo, Framer, Stopwatch, Verdict};
 use crate::http::{self, Peer};
 use crate::limits::Limits;
 use crate::listen::{Listener, Socket};
 use crate::metrics::{Phase, Reject};
-use crate::smuggling::{Framer, Verdict};
 use crate::state::Shared;
 
 /// HTTP/2 streams one connection may have open at once.

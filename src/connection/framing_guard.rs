@@ -1,11 +1,11 @@
-//! Request-smuggling guard for HTTP/1 connections.
+//! The framing guard of HTTP/1 connections, against request smuggling.
 //!
 //! hyper resolves a request that carries both Content-Length and
 //! Transfer-Encoding by reading it as chunked and closing the connection
 //! afterwards, and it hides the conflict from the service. RFC 9112 §6.1
 //! lets a server reject such a request instead, which is what a server that
 //! does not want to be a smuggling target should do. A [`Framer`], fed the
-//! bytes a connection reads (by [`crate::conn_io::ConnIo`]), follows the
+//! bytes a connection reads (by [`super::ConnIo`]), follows the
 //! request framing and records which request on the connection carried
 //! both headers; the service answers that one 400 and closes the
 //! connection. Knowing where each request head starts and ends, it also
@@ -22,7 +22,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::conn_io::Stopwatch;
+use super::timers::Stopwatch;
 
 /// Index of the first request on the connection the service must refuse
 /// (`u64::MAX`: none), shared between the reader and the service.
