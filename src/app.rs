@@ -9,14 +9,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result};
-use wasmtime::Engine;
-use wasmtime::component::{Component, Linker};
 
-use crate::compile_cache::{CompileCache, Outcome};
 use crate::compose::inputs::Inputs;
 use crate::data::{self, kv::Backends, runtime_config::RuntimeConfig};
-use crate::executor::{ComponentSetup, LoadedComponent, ReuseLimits};
-use crate::host::HostState;
+use crate::engine::compile_cache::{CompileCache, Outcome};
+use crate::executor::{Compiled, ComponentSetup, LoadedComponent, ReuseLimits, Runtime};
 use crate::manifest::{self, Executor, Handler, RouteSpec, StaticResponse};
 use crate::metrics::{self, CacheLookup, Metrics, RouteMetrics};
 use crate::mounts;
@@ -64,12 +61,16 @@ pub struct LoadedApp {
 }
 
 /// What the command line adds to every generation, as `spin up` does.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct LoadOptions {
     /// `--env`: environment for every component, over the manifest's.
     pub env: Vec<(String, String)>,
     /// `--state-dir`: where key-value data lives.
     pub state_dir: Option<PathBuf>,
+    /// systemd's state directory, under the runtime configuration's.
+    pub systemd_state_dir: Option<PathBuf>,
+    /// Where the components' `files` trees are staged.
+    pub staging_dir: PathBuf,
     /// `--runtime-config-file`: where stores and databases live, read at
     /// every load.
     pub runtime_config: Option<PathBuf>,
@@ -91,13 +92,12 @@ struct Dirs<'a> {
 
 /// A trigger's component key (id, WAGI argv, middleware) → the
 /// fingerprint of the files it was compiled from, and the compiled component.
-type ReloadCache = HashMap<String, ([u8; 32], Component)>;
+type ReloadCache = HashMap<String, ([u8; 32], Compiled)>;
 
 /// Loads app generations from one manifest, keeping compiled components
 /// between loads so that a reload compiles only new or changed ones.
 pub struct Loader {
-    engine: Engine,
-    linker: Linker<HostState>,
+    runtime: Runtime,
     manifest: PathBuf,
     /// Where variable values come from (flags, environment, credentials).
     providers: Providers,
@@ -118,17 +118,15 @@ pub struct Loader {
 
 impl Loader {
     pub fn new(
-        engine: Engine,
+        runtime: Runtime,
         manifest: PathBuf,
         providers: Providers,
         reuse: ReuseLimits,
         options: LoadOptions,
         metrics: Arc<Metrics>,
     ) -> Result<Self> {
-        let linker = crate::executor::linker(&engine)?;
         Ok(Self {
-            engine,
-            linker,
+            runtime,
             manifest,
             providers,
             reuse,
@@ -138,10 +136,6 @@ impl Loader {
             cache: Mutex::new(HashMap::new()),
             metrics,
         })
-    }
-
-    pub fn engine(&self) -> &Engine {
-        &self.engine
     }
 
     /// Loads the manifest and compiles every component a trigger uses.
@@ -162,6 +156,7 @@ impl Loader {
             &mut backends,
             &runtime_config,
             self.options.state_dir.as_deref(),
+            self.options.systemd_state_dir.as_deref(),
             &app.base_dir,
         );
         let seed = !self.seeded.load(Ordering::Relaxed);
@@ -221,7 +216,7 @@ impl Loader {
             if used.len() == 1 { "" } else { "s" }
         ));
 
-        let staging = staging_parent();
+        let staging = &self.options.staging_dir;
         let mut fresh_cache = HashMap::new();
         let mut compiled: BTreeMap<String, Arc<LoadedComponent>> = BTreeMap::new();
         let mut triggers = Vec::with_capacity(app.triggers.len());
@@ -241,7 +236,7 @@ impl Loader {
                                     &variables,
                                     Dirs {
                                         base: &app.base_dir,
-                                        staging: &staging,
+                                        staging,
                                     },
                                     &mut data,
                                     &mut fresh_cache,
@@ -338,35 +333,28 @@ impl Loader {
                         p3_candidate::CANDIDATE
                     );
                 }
-                let compile = || {
-                    Component::new(&self.engine, &binary).map_err(|e| {
-                        anyhow::anyhow!(
-                            "`{key}`: {source} is not a valid WebAssembly component: {e:#}; \
-                             build it for wasm32-wasip2 or wasm32-wasip1 so that it exports \
-                             an HTTP handler such as wasi:http/incoming-handler"
-                        )
-                    })
+                let invalid = |e: anyhow::Error| {
+                    anyhow::anyhow!(
+                        "`{key}`: {source} is not a valid WebAssembly component: {e:#}; \
+                         build it for wasm32-wasip2 or wasm32-wasip1 so that it exports \
+                         an HTTP handler such as wasi:http/incoming-handler"
+                    )
                 };
-                match &self.options.compile_cache {
-                    Some(cache) => {
-                        let (component, outcome) =
-                            cache.get_or_compile(&self.engine, &binary, &spec.id, compile)?;
-                        self.metrics.compile_cache(match outcome {
-                            Outcome::Hit => CacheLookup::Hit,
-                            Outcome::Stored | Outcome::NotStored => CacheLookup::Miss,
-                        });
-                        origin = match outcome {
-                            Outcome::Hit => "compile cache",
-                            Outcome::Stored => "compiled, cached",
-                            Outcome::NotStored => "compiled",
-                        };
-                        component
-                    }
-                    None => {
-                        origin = "compiled";
-                        compile()?
-                    }
+                let cache = self.options.compile_cache.as_ref();
+                let (component, outcome) =
+                    self.runtime.compile(&binary, &spec.id, cache, invalid)?;
+                if let Some(outcome) = outcome {
+                    self.metrics.compile_cache(match outcome {
+                        Outcome::Hit => CacheLookup::Hit,
+                        Outcome::Stored | Outcome::NotStored => CacheLookup::Miss,
+                    });
                 }
+                origin = match outcome {
+                    Some(Outcome::Hit) => "compile cache",
+                    Some(Outcome::Stored) => "compiled, cached",
+                    Some(Outcome::NotStored) | None => "compiled",
+                };
+                component
             }
         };
         let files = mounts::prepare(&spec.id, &spec.files, dirs.base, dirs.staging)
@@ -402,23 +390,23 @@ impl Loader {
         let stores = data
             .stores(&spec.id, &spec.key_value_stores, &spec.sqlite_databases)
             .map_err(|e| e.context(format!("component `{}`", spec.id)))?;
-        let loaded = LoadedComponent::new(
-            &self.engine,
-            &self.linker,
-            &spec.id,
-            &component,
-            ComponentSetup {
-                environment,
-                files_root: files,
-                allowed,
-                variables: Arc::new(component_variables),
-                stores,
-                metrics: self.metrics.component(&spec.id),
-            },
-            wagi_of(trigger),
-            &self.reuse,
-        )
-        .with_context(|| format!("component `{}` ({})", spec.id, spec.source.display()))?;
+        let loaded = self
+            .runtime
+            .load(
+                &spec.id,
+                &component,
+                ComponentSetup {
+                    environment,
+                    files_root: files,
+                    allowed,
+                    variables: Arc::new(component_variables),
+                    stores,
+                    metrics: self.metrics.component(&spec.id),
+                },
+                wagi_of(trigger),
+                &self.reuse,
+            )
+            .with_context(|| format!("component `{}` ({})", spec.id, spec.source.display()))?;
         tracing::info!(
             component = %spec.id,
             executor = loaded.executor_name(),
@@ -487,17 +475,5 @@ fn wagi_of(trigger: &manifest::HttpTrigger) -> Option<&manifest::WagiExecutor> {
     match &trigger.executor {
         Some(Executor::Wagi(spec)) => Some(spec),
         _ => None,
-    }
-}
-
-/// Where staged `files` trees go: systemd's RuntimeDirectory when set, else
-/// a folder in the temporary directory.
-fn staging_parent() -> PathBuf {
-    match std::env::var_os("RUNTIME_DIRECTORY") {
-        Some(dirs) => {
-            let first = std::env::split_paths(&dirs).next().unwrap_or_default();
-            first.join("files")
-        }
-        None => std::env::temp_dir().join(format!("wasi-httpd-{}", std::process::id())),
     }
 }

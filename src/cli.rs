@@ -9,6 +9,8 @@ use std::time::Duration;
 use clap::builder::BoolishValueParser;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::executor::Reuse;
+
 /// Serve Spin (WebAssembly HTTP) apps as a socket-activated systemd service.
 #[derive(Debug, Parser)]
 #[command(name = "wasi-httpd", version, about, long_about = None)]
@@ -249,7 +251,7 @@ pub struct LimitArgs {
 
     /// Lines of guest output (stdout and stderr) each component may log per
     /// second; lines over it are dropped and counted in the log. 0: no limit.
-    #[arg(long, value_name = "LINES", default_value_t = crate::guest_output::DEFAULT_LIMIT, env = "WASI_HTTPD_GUEST_LOG_LIMIT")]
+    #[arg(long, value_name = "LINES", default_value_t = crate::executor::guest_output::DEFAULT_LIMIT, env = "WASI_HTTPD_GUEST_LOG_LIMIT")]
     pub guest_log_limit: u32,
 }
 
@@ -268,13 +270,6 @@ pub struct ReuseArgs {
     /// How long an idle wasi:http 0.3 instance is kept for the next request.
     #[arg(long, value_name = "DURATION|A..B", default_value = "1s", value_parser = parse_duration_range, env = "WASI_HTTPD_IDLE_INSTANCE_TIMEOUT")]
     pub idle_instance_timeout: (Duration, Duration),
-}
-
-/// A count, or a range `low..high` (high excluded) to sample from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Reuse {
-    pub low: u64,
-    pub high: u64,
 }
 
 /// `N` or `a..b` (b > a, b excluded), N and a at least 1.
@@ -426,6 +421,23 @@ fn defaults<T: Args>() -> T {
         group: T,
     }
     Defaults::<T>::parse_from(["defaults"]).group
+}
+
+impl From<&LimitArgs> for crate::limits::Limits {
+    fn from(args: &LimitArgs) -> Self {
+        Self {
+            max_header_size: usize::try_from(args.max_header_size).unwrap_or(usize::MAX),
+            max_body_size: args.max_body_size,
+            header_read_timeout: args.header_read_timeout,
+            idle_timeout: args.idle_timeout,
+            max_connections: args.max_connections as usize,
+            max_concurrent_requests: args.max_concurrent_requests as usize,
+            max_pending_requests: args.max_pending_requests,
+            request_timeout: args.request_timeout,
+            max_instance_memory: usize::try_from(args.max_instance_memory).unwrap_or(usize::MAX),
+            max_host_buffers: usize::try_from(args.max_host_buffers).unwrap_or(usize::MAX),
+        }
+    }
 }
 
 impl Default for LimitArgs {

@@ -12,15 +12,14 @@ use tokio::sync::oneshot;
 
 use crate::app::{LoadedApp, Loader};
 use crate::cli::{LimitArgs, ReuseArgs, ServeArgs};
-use crate::compile_cache::CompileCache;
 use crate::executor::ReuseLimits;
+use crate::executor::Runtime;
 use crate::limits::Limits;
 use crate::listen::{self, Listener};
 use crate::metrics::{Metrics, Phase};
 use crate::state::Shared;
 use crate::tls::{Tls, TlsFiles};
-use crate::variables::Providers;
-use crate::{admin, app_build, engine, route_table, server, systemd};
+use crate::{admin, app_build, config, engine, route_table, server, systemd};
 
 /// Why `serve` failed, which decides the exit status.
 pub enum Failure {
@@ -68,7 +67,7 @@ pub async fn serve(args: ServeArgs, inherited: Option<Vec<Listener>>) -> Result<
         .context("cannot register an admin listener")
         .map_err(Failure::Runtime)?;
     systemd::status("loading the app");
-    crate::guest_output::set_limit(args.limits.guest_log_limit);
+    crate::executor::guest_output::set_limit(args.limits.guest_log_limit);
     // Guests run on a runtime of their own, one worker per core.
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     crate::executor::task::start_runtime(cores)
@@ -76,26 +75,10 @@ pub async fn serve(args: ServeArgs, inherited: Option<Vec<Listener>>) -> Result<
         .map_err(Failure::Runtime)?;
     let manifest = args.app.manifest.clone();
     let build = args.app.build;
-    let providers = Providers::from_process(args.app.variables.clone());
-    let options = crate::app::LoadOptions {
-        env: args.app.env.clone(),
-        state_dir: args.app.state_dir.clone(),
-        runtime_config: args.app.runtime_config_file.clone(),
-        key_values: args.app.key_values.clone(),
-        sqlite_statements: args.app.sqlite_statements.clone(),
-        compile_cache: CompileCache::from_settings(args.app.cache_dir.clone(), args.app.no_cache),
-    };
+    let environment = config::Environment::from_process();
+    let providers = environment.providers(args.app.variables.clone());
+    let options = config::load_options(&args.app, &environment, true);
     let reuse = reuse_limits(&args.reuse, &args.limits);
-    let limits = Limits::from(&args.limits);
-    // Chained requests run on their parent's admission slot, each in an
-    // instance of its own: the pool has room for one chained call per
-    // request besides the requests themselves (deeper chains past that
-    // get an error, never a wait).
-    let engine_options = engine::EngineOptions {
-        max_instance_memory: limits.max_instance_memory,
-        max_instances: u32::try_from(limits.max_concurrent_requests.saturating_mul(2))
-            .unwrap_or(u32::MAX),
-    };
     let tls = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => Some(
             Tls::load(TlsFiles {
@@ -106,14 +89,24 @@ pub async fn serve(args: ServeArgs, inherited: Option<Vec<Listener>>) -> Result<
         ),
         _ => None,
     };
+    let limits = Limits::from(&args.limits);
+    // Chained requests run on their parent's admission slot, each in an
+    // instance of its own: the pool has room for one chained call per
+    // request besides the requests themselves (deeper chains past that
+    // get an error, never a wait).
+    let engine_options = engine::EngineOptions {
+        max_instance_memory: limits.max_instance_memory,
+        max_instances: u32::try_from(limits.max_concurrent_requests.saturating_mul(2))
+            .unwrap_or(u32::MAX),
+    };
     let loader_metrics = metrics.clone();
     let starting = async {
         let loader = blocking(move || {
             if build {
                 app_build::run(&manifest)?;
             }
-            let engine = engine::build(&engine_options)?;
-            Loader::new(engine, manifest, providers, reuse, options, loader_metrics)
+            let runtime = Runtime::new(engine::build(&engine_options)?)?;
+            Loader::new(runtime, manifest, providers, reuse, options, loader_metrics)
         })
         .await?;
         let loader = Arc::new(loader);
@@ -176,13 +169,7 @@ pub async fn serve(args: ServeArgs, inherited: Option<Vec<Listener>>) -> Result<
     tracing::info!(app = %app.name, routes = app.routes().count(), listeners = %on, "serving");
 
     metrics.set_app(&app.name, app.version.as_deref());
-    let shared = Arc::new(Shared::new(
-        loader.engine().clone(),
-        app,
-        limits,
-        tls,
-        metrics.clone(),
-    ));
+    let shared = Arc::new(Shared::new(app, limits, tls, metrics.clone()));
     metrics.set_phase(Phase::Serving);
     systemd::ready(&serving_status(&shared, &on));
     tokio::spawn(refresh_status(shared.clone(), on.clone()));

@@ -15,7 +15,6 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::{Instant, Sleep};
 
 use crate::body::BoxError;
-use crate::cli::LimitArgs;
 
 /// The limits in force, from the command line.
 #[derive(Debug, Clone)]
@@ -30,23 +29,6 @@ pub struct Limits {
     pub request_timeout: Duration,
     pub max_instance_memory: usize,
     pub max_host_buffers: usize,
-}
-
-impl From<&LimitArgs> for Limits {
-    fn from(args: &LimitArgs) -> Self {
-        Self {
-            max_header_size: usize::try_from(args.max_header_size).unwrap_or(usize::MAX),
-            max_body_size: args.max_body_size,
-            header_read_timeout: args.header_read_timeout,
-            idle_timeout: args.idle_timeout,
-            max_connections: args.max_connections as usize,
-            max_concurrent_requests: args.max_concurrent_requests as usize,
-            max_pending_requests: args.max_pending_requests,
-            request_timeout: args.request_timeout,
-            max_instance_memory: usize::try_from(args.max_instance_memory).unwrap_or(usize::MAX),
-            max_host_buffers: usize::try_from(args.max_host_buffers).unwrap_or(usize::MAX),
-        }
-    }
 }
 
 /// At most `max_concurrent_requests` requests run in guests; up to

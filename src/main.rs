@@ -9,10 +9,9 @@ use clap::Parser;
 
 use wasi_httpd::app::Loader;
 use wasi_httpd::cli::{Cli, Command};
-use wasi_httpd::compile_cache::CompileCache;
 use wasi_httpd::daemon::{self, Failure};
-use wasi_httpd::variables::Providers;
-use wasi_httpd::{app_build, engine, listen, logging, systemd};
+use wasi_httpd::executor::Runtime;
+use wasi_httpd::{app_build, config, engine, listen, logging, systemd};
 
 /// mimalloc instead of glibc's malloc: every request makes and drops a store,
 /// an instance and their WASI and HTTP contexts (thousands of small
@@ -93,33 +92,27 @@ fn main() -> ExitCode {
 /// `check` and `compile`: load and compile everything, serve nothing;
 /// `compile` insists on a compile cache to fill.
 fn check(args: &wasi_httpd::cli::AppArgs, fill_cache: bool) -> anyhow::Result<String> {
-    let compile_cache = CompileCache::from_settings(args.cache_dir.clone(), args.no_cache);
-    if fill_cache && compile_cache.is_none() {
+    let environment = config::Environment::from_process();
+    // `check` writes no state: `--key-value` and `--sqlite` are for serving.
+    let options = config::load_options(args, &environment, false);
+    if fill_cache && options.compile_cache.is_none() {
         anyhow::bail!(
             "compile: no compile cache to fill (--no-cache, or no $HOME); pass --cache-dir DIR"
         );
     }
-    let cache_dir = compile_cache
+    let cache_dir = options
+        .compile_cache
         .as_ref()
         .map(|c| c.dir().display().to_string());
     if args.build {
         app_build::run(&args.manifest)?;
     }
-    let engine = engine::build(&engine::EngineOptions::default())?;
-    let providers = Providers::from_process(args.variables.clone());
+    let runtime = Runtime::new(engine::build(&engine::EngineOptions::default())?)?;
+    let providers = environment.providers(args.variables.clone());
     let reuse = daemon::reuse_limits(&Default::default(), &Default::default());
-    // `check` writes no state: `--key-value` is for serving.
-    let options = wasi_httpd::app::LoadOptions {
-        env: args.env.clone(),
-        state_dir: args.state_dir.clone(),
-        runtime_config: args.runtime_config_file.clone(),
-        key_values: Vec::new(),
-        sqlite_statements: Vec::new(),
-        compile_cache,
-    };
     let metrics = wasi_httpd::metrics::Metrics::new();
     let app = Loader::new(
-        engine,
+        runtime,
         args.manifest.clone(),
         providers,
         reuse,

@@ -1,10 +1,9 @@
-//! What every connection and request shares: the engine, the current app
+//! What every connection and request shares: the current app
 //! generation (swapped whole on reload), the limits and the metrics.
 
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
-use wasmtime::Engine;
 
 use crate::app::LoadedApp;
 use crate::limits::{Admission, BufferBudget, Limits};
@@ -12,7 +11,6 @@ use crate::metrics::Metrics;
 use crate::tls::Tls;
 
 pub struct Shared {
-    pub engine: Engine,
     pub app: ArcSwap<LoadedApp>,
     /// Counters and gauges (the request and connection counts among them).
     pub metrics: Arc<Metrics>,
@@ -25,15 +23,8 @@ pub struct Shared {
 }
 
 impl Shared {
-    pub fn new(
-        engine: Engine,
-        app: LoadedApp,
-        limits: Limits,
-        tls: Option<Tls>,
-        metrics: Arc<Metrics>,
-    ) -> Self {
+    pub fn new(app: LoadedApp, limits: Limits, tls: Option<Tls>, metrics: Arc<Metrics>) -> Self {
         Self {
-            engine,
             app: ArcSwap::from_pointee(app),
             admission: Admission::new(&limits, metrics.queued.clone()),
             metrics,

@@ -1,10 +1,11 @@
 //! TLS for HTTPS sockets: a rustls server configuration from PEM files (an
 //! RSA, ECDSA or Ed25519 key and its certificate chain), ALPN `h2` and
 //! `http/1.1`, TLS 1.2 and 1.3. The files are re-read on SIGHUP; a bad new
-//! pair keeps the previous one serving.
+//! pair keeps the previous one serving. And the client configuration of
+//! guests' outgoing TLS ([`client_config`]).
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use anyhow::{Context, Result, bail};
 use arc_swap::ArcSwap;
@@ -12,7 +13,7 @@ use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls::crypto::ring;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use tokio_rustls::rustls::{ServerConfig, version};
+use tokio_rustls::rustls::{ClientConfig, RootCertStore, ServerConfig, version};
 
 /// The certificate and key files, as given on the command line.
 #[derive(Debug, Clone)]
@@ -95,4 +96,42 @@ fn private_key(path: &Path) -> Result<PrivateKeyDer<'static>> {
             path.display()
         )
     })
+}
+
+/// A client TLS configuration for a guest's outgoing connections (HTTP,
+/// PostgreSQL and the like): the system's root store (`/etc/ssl/certs`, or
+/// `SSL_CERT_FILE` / `SSL_CERT_DIR`; read once), `extra` roots besides
+/// them (a guest's own CA for its database, say), and the given ALPN
+/// protocols.
+pub fn client_config(alpn: Vec<Vec<u8>>, extra: &[CertificateDer<'static>]) -> Arc<ClientConfig> {
+    static ROOTS: OnceLock<Arc<RootCertStore>> = OnceLock::new();
+    let roots = ROOTS.get_or_init(|| {
+        let mut roots = RootCertStore::empty();
+        let found = rustls_native_certs::load_native_certs();
+        for error in &found.errors {
+            tracing::warn!(error = %error, "cannot read a system root certificate");
+        }
+        let (added, ignored) = roots.add_parsable_certificates(found.certs);
+        tracing::info!(
+            added,
+            ignored,
+            "system root certificates loaded for outbound TLS"
+        );
+        Arc::new(roots)
+    });
+    let roots = if extra.is_empty() {
+        roots.clone()
+    } else {
+        let mut with_extra = (**roots).clone();
+        with_extra.add_parsable_certificates(extra.iter().cloned());
+        Arc::new(with_extra)
+    };
+    let provider = Arc::new(ring::default_provider());
+    let mut config = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("ring supports the default TLS versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = alpn;
+    Arc::new(config)
 }

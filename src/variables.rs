@@ -89,31 +89,6 @@ impl fmt::Debug for Providers {
     }
 }
 
-impl Providers {
-    /// The flags given, the process's `SPIN_VARIABLE_*` environment variables (others
-    /// are not kept; non-UTF-8 ones are skipped) and `$CREDENTIALS_DIRECTORY` (unless
-    /// unset or empty).
-    pub fn from_process(flags: Vec<(String, String)>) -> Providers {
-        let env = std::env::vars_os()
-            .filter_map(|(name, value)| {
-                let name = name.into_string().ok()?;
-                if !name.starts_with(ENV_PREFIX) {
-                    return None;
-                }
-                Some((name, value.into_string().ok()?))
-            })
-            .collect();
-        let credentials_dir = std::env::var_os(CREDENTIALS_DIRECTORY)
-            .filter(|dir| !dir.is_empty())
-            .map(PathBuf::from);
-        Providers {
-            flags: flags.into_iter().collect(),
-            env,
-            credentials_dir,
-        }
-    }
-}
-
 /// The environment variable that sets application variable `name`:
 /// `api_key` → `SPIN_VARIABLE_API_KEY`.
 pub fn env_var_name(name: &str) -> String {

@@ -19,8 +19,8 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use libfuzzer_sys::fuzz_target;
 use tokio::io::AsyncWriteExt;
-use wasi_httpd::conn_io::Stopwatch;
-use wasi_httpd::smuggling::{Feed, Framer, Verdict};
+use wasi_httpd::connection::framing_guard::{Feed, Framer, Verdict};
+use wasi_httpd::connection::timers::Stopwatch;
 
 /// hyper's read buffer in the daemon with the default limits.
 const MAX_HEAD: usize = 16 * 1024;

@@ -4,7 +4,7 @@
 //! ([`state_dir`]) as Spin places them; and the Redis and PostgreSQL
 //! servers a guest connects to itself ([`outbound_redis`],
 //! [`outbound_pg`]). Nothing here names wasmtime: the
-//! guest-facing bindings are in [`crate::platform`].
+//! guest-facing bindings are in [`crate::host::platform`].
 
 pub mod kv;
 pub mod outbound_pg;
@@ -94,14 +94,16 @@ pub fn open_sqlite(path: Option<&Path>) -> Result<rusqlite::Connection, String> 
 }
 
 /// The directory of the state: `flag` (`--state-dir`), else the runtime
-/// configuration's `state_dir`, else the first of systemd's
-/// `$STATE_DIRECTORY`, else `.wasi-httpd/` in `base_dir`.
-pub fn state_dir(flag: Option<&Path>, configured: Option<&Path>, base_dir: &Path) -> PathBuf {
-    if let Some(dir) = flag.or(configured) {
-        return dir.to_path_buf();
-    }
-    match std::env::var_os("STATE_DIRECTORY") {
-        Some(dirs) => std::env::split_paths(&dirs).next().unwrap_or_default(),
+/// configuration's `state_dir`, else systemd's state directory, else
+/// `.wasi-httpd/` in `base_dir`.
+pub fn state_dir(
+    flag: Option<&Path>,
+    configured: Option<&Path>,
+    systemd: Option<&Path>,
+    base_dir: &Path,
+) -> PathBuf {
+    match flag.or(configured).or(systemd) {
+        Some(dir) => dir.to_path_buf(),
         None => base_dir.join(".wasi-httpd"),
     }
 }
@@ -205,9 +207,15 @@ impl<'a> Load<'a> {
         backends: &'a mut kv::Backends,
         config: &runtime_config::RuntimeConfig,
         state_dir_flag: Option<&Path>,
+        systemd_state_dir: Option<&Path>,
         base_dir: &Path,
     ) -> Self {
-        let dir = state_dir(state_dir_flag, config.state_dir.as_deref(), base_dir);
+        let dir = state_dir(
+            state_dir_flag,
+            config.state_dir.as_deref(),
+            systemd_state_dir,
+            base_dir,
+        );
         Self {
             kv: backends.resolve(config, &dir),
             sqlite: sqlite::Databases::new(config, &dir),

@@ -16,7 +16,7 @@ use wasmtime::component::InstancePre;
 use super::{GuestError, RequestBody, RequestEnv};
 use crate::body::Body;
 use crate::host::HostState;
-use crate::platform::bindings::fermyon::spin::http_types as types;
+use crate::host::platform::bindings::fermyon::spin::http_types as types;
 
 mod bindings {
     wasmtime::component::bindgen!({
@@ -24,7 +24,7 @@ mod bindings {
         world: "fermyon:spin/legacy-inbound",
         exports: { default: async },
         with: {
-            "fermyon:spin/http-types": crate::platform::bindings::fermyon::spin::http_types,
+            "fermyon:spin/http-types": crate::host::platform::bindings::fermyon::spin::http_types,
         },
     });
 }

@@ -1,9 +1,11 @@
 //! Executors: how a component is called for one request. The executor is
 //! chosen from what the component exports; each kind lives in its own file.
 
+pub mod guest_output;
 mod inbound_http;
 mod name_lookup;
 mod p3;
+mod runtime;
 mod sockets;
 pub mod task;
 mod unprovided;
@@ -21,11 +23,11 @@ use wasmtime_wasi::p2::pipe::MemoryInputPipe;
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
 use crate::body::Body;
-use crate::guest_output::{self, GuestOutput, OutputBudget, Stream};
 use crate::host::memory::MemoryLimitHit;
 use crate::host::{HostState, OutboundPolicy, Requests, Stores, wasi_body};
 use crate::limits::{BufferBudget, CollectError, LimitedBody, Reservation, collect_within};
 use crate::metrics::ComponentMetrics;
+use guest_output::{GuestOutput, OutputBudget, Stream};
 
 /// The request body a guest reads: the client's, capped at --max-body-size
 /// ([`LimitedBody`]), as wasi:http's body type.
@@ -36,7 +38,9 @@ use crate::request_context::RequestContext;
 use crate::variables::ComponentVariables;
 
 use inbound_http::InboundHttpExecutor;
-pub use p3::{P3Executor, ReuseLimits};
+pub use p3::{P3Executor, Reuse, ReuseLimits};
+use runtime::define_host;
+pub use runtime::{Compiled, Runtime};
 use wagi::WagiInput;
 pub use wagi::{WagiExecutor, cgi_response};
 pub use wasi_http::WasiHttpExecutor;
@@ -184,6 +188,8 @@ pub struct LoadedComponent {
     output: Arc<OutputBudget>,
     /// Its counters (guest errors, outbound requests, instances).
     metrics: Arc<ComponentMetrics>,
+    /// The engine its stores are made in.
+    engine: Engine,
     executor: Executor,
 }
 
@@ -197,7 +203,7 @@ enum Executor {
 impl LoadedComponent {
     /// Chooses the executor from the component's exports and pre-instantiates
     /// it; an import the host does not provide is a load error naming it.
-    pub fn new(
+    fn new(
         engine: &Engine,
         linker: &Linker<HostState>,
         id: &str,
@@ -268,6 +274,7 @@ impl LoadedComponent {
             stores: setup.stores,
             output: guest_output::budget(id),
             metrics,
+            engine: engine.clone(),
             executor,
         })
     }
@@ -288,40 +295,38 @@ impl LoadedComponent {
     }
 
     /// Serves one request in a fresh instance.
-    pub fn handle<'a>(
-        &'a self,
-        engine: &'a Engine,
+    pub fn handle(
+        &self,
         env: RequestEnv,
         request: http::Request<LimitedBody<Body>>,
-    ) -> impl Future<Output = Result<http::Response<Body>, GuestError>> + Send + 'a {
+    ) -> impl Future<Output = Result<http::Response<Body>, GuestError>> + Send + '_ {
         // Converted before the call, so that the call's future holds only
         // wasi:http's body type.
-        self.call(engine, env, request.map(wasi_body))
+        self.call(env, request.map(wasi_body))
     }
 
     async fn call(
         &self,
-        engine: &Engine,
         env: RequestEnv,
         request: http::Request<RequestBody>,
     ) -> Result<http::Response<Body>, GuestError> {
         match &self.executor {
             Executor::WasiHttp(e) => {
-                let store = self.store(engine, &env, None)?;
+                let store = self.store(&env, None)?;
                 e.handle(store, env, request, self.id.clone()).await
             }
             Executor::InboundHttp(e) => {
-                let store = self.store(engine, &env, None)?;
+                let store = self.store(&env, None)?;
                 e.handle(store, env, request, self.id.clone()).await
             }
             Executor::P3(e) => {
                 let make_state = self.state_maker(env.max_memory);
-                e.handle(engine, make_state, env, request).await
+                e.handle(&self.engine, make_state, env, request).await
             }
             Executor::Wagi(e) => {
                 let (input, held) = e.prepare(request, env.https, &env.context.buffers).await?;
                 let (stdin, stdout) = wagi::pipes(input.stdin.clone(), held);
-                let store = self.store(engine, &env, Some((stdin, stdout.clone(), input)))?;
+                let store = self.store(&env, Some((stdin, stdout.clone(), input)))?;
                 e.handle(store, stdout, env, self.id.clone()).await
             }
         }
@@ -330,14 +335,13 @@ impl LoadedComponent {
     /// A store for one request: memory limit, epoch deadline, WASI context.
     fn store(
         &self,
-        engine: &Engine,
         env: &RequestEnv,
         wagi: Option<WagiStdio>,
     ) -> Result<Store<HostState>, GuestError> {
         let state = self
             .host_state(env, wagi)
             .map_err(GuestError::Instantiate)?;
-        let mut store = Store::new(engine, state);
+        let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limits);
         // Guests spinning in Wasm yield at every tick and trap at the deadline.
         task::yield_every_tick(&mut store, Some(env.context.deadline));
@@ -479,26 +483,4 @@ fn not_yet_served(export: &str) -> Option<&'static str> {
     } else {
         None
     }
-}
-
-/// The linker every component is instantiated against: the WASI imports
-/// Spin gives components (CLI environment, clocks, random, stdio,
-/// filesystem, sockets denied by default), wasi:http, and Spin's variables
-/// and key-value interfaces.
-pub fn linker(engine: &Engine) -> Result<Linker<HostState>> {
-    let mut linker = Linker::new(engine);
-    define_host(&mut linker)?;
-    Ok(linker)
-}
-
-fn define_host(linker: &mut Linker<HostState>) -> Result<()> {
-    wasmtime_wasi::p2::add_to_linker_async(linker)?;
-    wasmtime_wasi_http::p2::add_only_http_to_linker_async(linker)?;
-    wasmtime_wasi::p3::add_to_linker(linker)?;
-    wasmtime_wasi_http::p3::add_to_linker(linker)?;
-    crate::platform::add_to_linker(linker)?;
-    crate::wasi_rc::add_to_linker(linker)?;
-    crate::relative_urls::add_to_linker(linker)?;
-    sockets::add_to_linker(linker)?;
-    Ok(())
 }

@@ -26,12 +26,18 @@ use wasmtime_wasi_http::p3::bindings::ServicePre;
 use super::task::{DeadlinePassed, GuestTask};
 use super::{GuestError, RequestBody, RequestEnv};
 use crate::body::{Body, BoxError, Holding};
-use crate::cli::Reuse;
 use crate::host::HostState;
 use crate::metrics::ComponentMetrics;
 use crate::request_context::RequestContext;
 
 const EXPORT_PREFIX: &str = "wasi:http/handler@0.3.";
+
+/// A count, or a range `low..high` (high excluded) to sample from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reuse {
+    pub low: u64,
+    pub high: u64,
+}
 
 /// How instances are reused.
 #[derive(Debug, Clone)]

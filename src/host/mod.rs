@@ -5,6 +5,9 @@
 
 pub mod memory;
 mod outbound;
+pub mod outbound_client;
+pub mod platform;
+pub mod relative_urls;
 
 use std::sync::Arc;
 

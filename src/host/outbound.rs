@@ -1,7 +1,7 @@
 //! A guest's outgoing HTTP requests: checked against the component's
 //! `allowed_outbound_hosts` as Spin checks them, then served in process
 //! (chained and self requests, through the request's [`RequestContext`])
-//! or sent over the network ([`crate::outbound_client`]); and the
+//! or sent over the network ([`crate::host::outbound_client`]); and the
 //! conversions between the project's [`Body`] and wasi:http's.
 
 use std::sync::{Arc, Weak};
@@ -11,9 +11,9 @@ use http_body_util::BodyExt;
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
 
 use crate::body::{Body, BoxError};
+use crate::host::outbound_client;
 use crate::limits::BodyTooLarge;
 use crate::metrics::{ComponentMetrics, OutboundResult};
-use crate::outbound_client;
 use crate::outbound_hosts::{AllowedHosts, chained_component, is_self_request};
 use crate::request_context::{Refused, RequestContext};
 

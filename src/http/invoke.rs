@@ -116,7 +116,7 @@ pub async fn invoke(call: Invocation, request: Request<Body>) -> Response<Body> 
     };
     let request = request.map(|body| LimitedBody::new(body, limits.max_body_size));
     let too_large = request.body().exceeded.clone();
-    let result = component.handle(&shared.engine, env, request).await;
+    let result = component.handle(env, request).await;
     if too_large.load(Ordering::Acquire) {
         shared.metrics.rejected(Reject::BodyTooLarge);
         return text(StatusCode::PAYLOAD_TOO_LARGE, "request body too large");

@@ -165,7 +165,7 @@ impl AllowedHosts {
 }
 
 /// The host name Spin gives the app itself in absolute self-request URLs;
-/// relative URLs are given it too (see [`crate::relative_urls`]).
+/// relative URLs are given it too (see [`crate::host::relative_urls`]).
 pub const SELF_HOST: &str = "self.alt";
 
 /// For a host like `api.spin.internal`, the component id `api` (as written, case

@@ -476,16 +476,3 @@ fn variable_flag_reads_at_file_as_is() {
     let err = parse_variable_flag(&missing).unwrap_err();
     assert!(err.contains("cannot read") && err.contains("nope"), "{err}");
 }
-
-#[test]
-fn from_process_keeps_flags_and_only_prefixed_environment() {
-    let p = Providers::from_process(vec![("a".into(), "1".into()), ("a".into(), "2".into())]);
-    assert_eq!(p.flags.get("a").map(String::as_str), Some("2"));
-    assert!(p.env.keys().all(|k| k.starts_with(ENV_PREFIX)));
-    assert_eq!(
-        p.credentials_dir,
-        std::env::var_os(CREDENTIALS_DIRECTORY)
-            .filter(|d| !d.is_empty())
-            .map(PathBuf::from)
-    );
-}

@@ -110,7 +110,7 @@ pub(super) fn add_to_linker(linker: &mut Linker<HostState>) -> Result<()> {
             // The 0.2 `handle` only reads the options; the guest would drop
             // them. Here they are the host's to delete.
             let borrowed = options.as_ref().map(|o| Resource::new_borrow(o.rep()));
-            let sent = crate::relative_urls::handle(&mut http, request, borrowed);
+            let sent = crate::host::relative_urls::handle(&mut http, request, borrowed);
             if let Some(options) = options {
                 http.table.delete(options)?;
             }

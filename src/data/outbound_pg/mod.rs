@@ -207,7 +207,7 @@ fn pool_for(
         Manager::from_config(config, tokio_postgres::NoTls, manager_config)
     } else {
         let extra = ca_root.map_or(&[][..], |r| &r.certs[..]);
-        let tls = crate::outbound_client::tls_config_with_roots(Vec::new(), extra);
+        let tls = crate::tls::client_config(Vec::new(), extra);
         let connector = tokio_postgres_rustls::MakeRustlsConnect::new((*tls).clone());
         Manager::from_config(config, connector, manager_config)
     };

@@ -1,6 +1,5 @@
 //! The client for guests' outgoing HTTP(S) requests to other hosts: TLS
-//! verified against the system's root store (`/etc/ssl/certs`, or
-//! `SSL_CERT_FILE` / `SSL_CERT_DIR`), connect, first-byte and between-bytes
+//! verified against the system's root store ([`crate::tls::client_config`]), connect, first-byte and between-bytes
 //! timeouts, errors mapped to the wasi:http error codes.
 
 use std::future::Future;
@@ -17,8 +16,8 @@ use http_body_util::BodyExt;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
+use tokio_rustls::rustls::ClientConfig;
 use tokio_rustls::rustls::pki_types::ServerName;
-use tokio_rustls::rustls::{ClientConfig, RootCertStore, crypto::ring};
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody};
 
 /// Waits a guest did not bound itself.
@@ -34,52 +33,8 @@ pub type Sent = (
 fn tls_config() -> Arc<ClientConfig> {
     static CONFIG: OnceLock<Arc<ClientConfig>> = OnceLock::new();
     CONFIG
-        .get_or_init(|| tls_config_for(vec![b"http/1.1".to_vec()]))
+        .get_or_init(|| crate::tls::client_config(vec![b"http/1.1".to_vec()], &[]))
         .clone()
-}
-
-/// A client TLS configuration with the system's roots (read once) and
-/// the given ALPN protocols: for HTTP, PostgreSQL and the like.
-pub fn tls_config_for(alpn: Vec<Vec<u8>>) -> Arc<ClientConfig> {
-    tls_config_with_roots(alpn, &[])
-}
-
-/// [`tls_config_for`], trusting `extra` roots besides the system's (a
-/// guest's own CA for its database, say).
-pub fn tls_config_with_roots(
-    alpn: Vec<Vec<u8>>,
-    extra: &[tokio_rustls::rustls::pki_types::CertificateDer<'static>],
-) -> Arc<ClientConfig> {
-    static ROOTS: OnceLock<Arc<RootCertStore>> = OnceLock::new();
-    let roots = ROOTS.get_or_init(|| {
-        let mut roots = RootCertStore::empty();
-        let found = rustls_native_certs::load_native_certs();
-        for error in &found.errors {
-            tracing::warn!(error = %error, "cannot read a system root certificate");
-        }
-        let (added, ignored) = roots.add_parsable_certificates(found.certs);
-        tracing::info!(
-            added,
-            ignored,
-            "system root certificates loaded for outbound TLS"
-        );
-        Arc::new(roots)
-    });
-    let roots = if extra.is_empty() {
-        roots.clone()
-    } else {
-        let mut with_extra = (**roots).clone();
-        with_extra.add_parsable_certificates(extra.iter().cloned());
-        Arc::new(with_extra)
-    };
-    let provider = Arc::new(ring::default_provider());
-    let mut config = ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("ring supports the default TLS versions")
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    config.alpn_protocols = alpn;
-    Arc::new(config)
 }
 
 /// Sends `request` (an absolute URL) over a new connection, to an address

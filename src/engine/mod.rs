@@ -7,6 +7,8 @@
 //! reserved (a small `ulimit -v` or `LimitAS=`), logging which one is in
 //! use.
 
+pub mod compile_cache;
+
 use std::time::Duration;
 
 use anyhow::{Context, Result};

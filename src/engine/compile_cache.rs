@@ -45,18 +45,9 @@ pub enum Outcome {
 }
 
 impl CompileCache {
-    /// The cache directory from the flags and the environment, or `None`
-    /// when turned off or when no directory can be named (no `$HOME`).
-    pub fn from_settings(dir: Option<PathBuf>, disabled: bool) -> Option<CompileCache> {
-        if disabled {
-            return None;
-        }
-        let env_dir = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
-        let dir = dir
-            .or_else(|| env_dir("CACHE_DIRECTORY").map(PathBuf::from))
-            .or_else(|| env_dir("XDG_CACHE_HOME").map(|d| PathBuf::from(d).join("wasi-httpd")))
-            .or_else(|| env_dir("HOME").map(|d| PathBuf::from(d).join(".cache/wasi-httpd")))?;
-        Some(CompileCache { dir })
+    /// The cache in `dir` (made at the first store, private to this user).
+    pub fn new(dir: PathBuf) -> Self {
+        CompileCache { dir }
     }
 
     pub fn dir(&self) -> &Path {

@@ -1,0 +1,94 @@
+//! The runtime components are compiled and linked in: wasmtime's engine,
+//! and the linker that holds every host interface. The loader reaches
+//! wasmtime only through it.
+
+use anyhow::Result;
+use wasmtime::Engine;
+use wasmtime::component::{Component, Linker};
+
+use super::{ComponentSetup, LoadedComponent, ReuseLimits, sockets};
+use crate::engine::compile_cache::{CompileCache, Outcome};
+use crate::host::HostState;
+use crate::manifest::WagiExecutor;
+
+/// The engine and the linker components are instantiated against.
+pub struct Runtime {
+    engine: Engine,
+    linker: Linker<HostState>,
+}
+
+/// A compiled component, not yet linked: what a reload keeps of the last
+/// generation.
+#[derive(Clone)]
+pub struct Compiled(Component);
+
+impl Runtime {
+    pub fn new(engine: Engine) -> Result<Self> {
+        let linker = linker(&engine)?;
+        Ok(Self { engine, linker })
+    }
+
+    /// Compiles `binary` (`what` names it in the log), through `cache` when
+    /// there is one: the outcome says whether it was there (`None`: no
+    /// cache). A binary wasmtime cannot compile is `invalid`'s error.
+    pub fn compile(
+        &self,
+        binary: &[u8],
+        what: &str,
+        cache: Option<&CompileCache>,
+        invalid: impl FnOnce(anyhow::Error) -> anyhow::Error,
+    ) -> Result<(Compiled, Option<Outcome>)> {
+        let compile = || Component::new(&self.engine, binary).map_err(|e| invalid(e.into()));
+        match cache {
+            Some(cache) => {
+                let (component, outcome) =
+                    cache.get_or_compile(&self.engine, binary, what, compile)?;
+                Ok((Compiled(component), Some(outcome)))
+            }
+            None => Ok((Compiled(compile()?), None)),
+        }
+    }
+
+    /// The compiled component `id`, linked and pre-instantiated with its
+    /// setup, ready to serve (as WAGI when `wagi` says so).
+    pub fn load(
+        &self,
+        id: &str,
+        compiled: &Compiled,
+        setup: ComponentSetup,
+        wagi: Option<&WagiExecutor>,
+        reuse: &ReuseLimits,
+    ) -> Result<LoadedComponent> {
+        LoadedComponent::new(
+            &self.engine,
+            &self.linker,
+            id,
+            &compiled.0,
+            setup,
+            wagi,
+            reuse,
+        )
+    }
+}
+
+/// The linker every component is instantiated against: the WASI imports
+/// Spin gives components (CLI environment, clocks, random, stdio,
+/// filesystem, sockets denied by default), wasi:http, and Spin's variables
+/// and key-value interfaces.
+fn linker(engine: &Engine) -> Result<Linker<HostState>> {
+    let mut linker = Linker::new(engine);
+    define_host(&mut linker)?;
+    Ok(linker)
+}
+
+pub(super) fn define_host(linker: &mut Linker<HostState>) -> Result<()> {
+    wasmtime_wasi::p2::add_to_linker_async(linker)?;
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(linker)?;
+    wasmtime_wasi::p3::add_to_linker(linker)?;
+    wasmtime_wasi_http::p3::add_to_linker(linker)?;
+    crate::host::platform::add_to_linker(linker)?;
+    crate::wasi_rc::add_to_linker(linker)?;
+    crate::host::relative_urls::add_to_linker(linker)?;
+    sockets::add_to_linker(linker)?;
+    Ok(())
+}
