@@ -13,7 +13,7 @@ use anyhow::{Context, Result};
 use crate::compose::inputs::Inputs;
 use crate::data::{self, kv::Backends, runtime_config::RuntimeConfig};
 use crate::engine::compile_cache::{CompileCache, Outcome};
-use crate::executor::{Compiled, ComponentSetup, LoadedComponent, ReuseLimits, Runtime};
+use crate::executor::{Compiled, ComponentSetup, LoadedComponent, ReuseLimits, Starting};
 use crate::manifest::{self, Executor, Handler, RouteSpec, StaticResponse};
 use crate::metrics::{self, CacheLookup, Metrics, RouteMetrics};
 use crate::mounts;
@@ -97,7 +97,8 @@ type ReloadCache = HashMap<String, ([u8; 32], Compiled)>;
 /// Loads app generations from one manifest, keeping compiled components
 /// between loads so that a reload compiles only new or changed ones.
 pub struct Loader {
-    runtime: Runtime,
+    /// Built beside the first load's reading of the manifest and files.
+    runtime: Starting,
     manifest: PathBuf,
     /// Where variable values come from (flags, environment, credentials).
     providers: Providers,
@@ -118,7 +119,7 @@ pub struct Loader {
 
 impl Loader {
     pub fn new(
-        runtime: Runtime,
+        runtime: Starting,
         manifest: PathBuf,
         providers: Providers,
         reuse: ReuseLimits,
@@ -341,8 +342,10 @@ impl Loader {
                     )
                 };
                 let cache = self.options.compile_cache.as_ref();
-                let (component, outcome) =
-                    self.runtime.compile(&binary, &spec.id, cache, invalid)?;
+                let (component, outcome) = self
+                    .runtime
+                    .get()?
+                    .compile(&binary, &spec.id, cache, invalid)?;
                 if let Some(outcome) = outcome {
                     self.metrics.compile_cache(match outcome {
                         Outcome::Hit => CacheLookup::Hit,
@@ -392,6 +395,7 @@ impl Loader {
             .map_err(|e| e.context(format!("component `{}`", spec.id)))?;
         let loaded = self
             .runtime
+            .get()?
             .load(
                 &spec.id,
                 &component,

@@ -13,7 +13,7 @@ use tokio::sync::oneshot;
 use crate::app::{LoadedApp, Loader};
 use crate::cli::{LimitArgs, ReuseArgs, ServeArgs};
 use crate::executor::ReuseLimits;
-use crate::executor::Runtime;
+use crate::executor::Starting;
 use crate::limits::Limits;
 use crate::listen::{self, Listener};
 use crate::metrics::{Metrics, Phase};
@@ -40,6 +40,20 @@ pub async fn serve(args: ServeArgs, inherited: Option<Vec<Listener>>) -> Result<
     // Signals are taken first so that an early SIGHUP or SIGTERM does not
     // kill the process with the default action.
     let mut signals = Signals::new().map_err(Failure::Runtime)?;
+    // The engine is built on a thread of its own from the start, beside
+    // everything up to the first component's compile or cache load.
+    let limits = Limits::from(&args.limits);
+    // Chained requests run on their parent's admission slot, each in an
+    // instance of its own: the pool has room for one chained call per
+    // request besides the requests themselves (deeper chains past that
+    // get an error, never a wait).
+    let engine_options = engine::EngineOptions {
+        max_instance_memory: limits.max_instance_memory,
+        max_instances: u32::try_from(limits.max_concurrent_requests.saturating_mul(2))
+            .unwrap_or(u32::MAX),
+    };
+    let runtime =
+        Starting::spawn(move || engine::build(&engine_options)).map_err(Failure::Runtime)?;
     if let Some(period) = systemd::watchdog_period() {
         tokio::spawn(watchdog(period));
     }
@@ -89,23 +103,12 @@ pub async fn serve(args: ServeArgs, inherited: Option<Vec<Listener>>) -> Result<
         ),
         _ => None,
     };
-    let limits = Limits::from(&args.limits);
-    // Chained requests run on their parent's admission slot, each in an
-    // instance of its own: the pool has room for one chained call per
-    // request besides the requests themselves (deeper chains past that
-    // get an error, never a wait).
-    let engine_options = engine::EngineOptions {
-        max_instance_memory: limits.max_instance_memory,
-        max_instances: u32::try_from(limits.max_concurrent_requests.saturating_mul(2))
-            .unwrap_or(u32::MAX),
-    };
     let loader_metrics = metrics.clone();
     let starting = async {
         let loader = blocking(move || {
             if build {
                 app_build::run(&manifest)?;
             }
-            let runtime = Runtime::new(engine::build(&engine_options)?)?;
             Loader::new(runtime, manifest, providers, reuse, options, loader_metrics)
         })
         .await?;

@@ -10,7 +10,7 @@ use clap::Parser;
 use wasi_httpd::app::Loader;
 use wasi_httpd::cli::{Cli, Command};
 use wasi_httpd::daemon::{self, Failure};
-use wasi_httpd::executor::Runtime;
+use wasi_httpd::executor::Starting;
 use wasi_httpd::{app_build, config, engine, listen, logging, systemd};
 
 /// mimalloc instead of glibc's malloc: every request makes and drops a store,
@@ -107,7 +107,7 @@ fn check(args: &wasi_httpd::cli::AppArgs, fill_cache: bool) -> anyhow::Result<St
     if args.build {
         app_build::run(&args.manifest)?;
     }
-    let runtime = Runtime::new(engine::build(&engine::EngineOptions::default())?)?;
+    let runtime = Starting::spawn(|| engine::build(&engine::EngineOptions::default()))?;
     let providers = environment.providers(args.variables.clone());
     let reuse = daemon::reuse_limits(&Default::default(), &Default::default());
     let metrics = wasi_httpd::metrics::Metrics::new();

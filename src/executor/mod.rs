@@ -40,7 +40,7 @@ use crate::variables::ComponentVariables;
 use inbound_http::InboundHttpExecutor;
 pub use p3::{P3Executor, Reuse, ReuseLimits};
 use runtime::define_host;
-pub use runtime::{Compiled, Runtime};
+pub use runtime::{Compiled, Runtime, Starting};
 use wagi::WagiInput;
 pub use wagi::{WagiExecutor, cgi_response};
 pub use wasi_http::WasiHttpExecutor;

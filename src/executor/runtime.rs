@@ -2,7 +2,9 @@
 //! and the linker that holds every host interface. The loader reaches
 //! wasmtime only through it.
 
-use anyhow::Result;
+use std::sync::{Mutex, OnceLock};
+
+use anyhow::{Context, Result};
 use wasmtime::Engine;
 use wasmtime::component::{Component, Linker};
 
@@ -21,6 +23,50 @@ pub struct Runtime {
 /// generation.
 #[derive(Clone)]
 pub struct Compiled(Component);
+
+/// A [`Runtime`] that may still be being built on a thread of its own, so
+/// that the start-up work that does not need it (the manifest, the runtime
+/// configuration, the components' files) runs meanwhile. Building it is
+/// mostly reserving the pooling allocator's address space.
+pub struct Starting {
+    ready: OnceLock<Runtime>,
+    building: Mutex<Option<std::thread::JoinHandle<Result<Runtime>>>>,
+}
+
+impl Starting {
+    /// Builds the runtime (`build` makes its engine) on a new thread.
+    pub fn spawn(build: impl FnOnce() -> Result<Engine> + Send + 'static) -> Result<Self> {
+        let building = std::thread::Builder::new()
+            .name("engine-start".into())
+            .spawn(move || Runtime::new(build()?))
+            .context("cannot start the thread that builds the engine")?;
+        Ok(Self {
+            ready: OnceLock::new(),
+            building: Mutex::new(Some(building)),
+        })
+    }
+
+    /// The runtime, waiting for it the first time. Its build's error is
+    /// returned to the first caller.
+    pub fn get(&self) -> Result<&Runtime> {
+        if let Some(runtime) = self.ready.get() {
+            return Ok(runtime);
+        }
+        let mut building = self
+            .building
+            .lock()
+            .map_err(|_| anyhow::anyhow!("the engine is unavailable"))?;
+        if let Some(handle) = building.take() {
+            let runtime = handle
+                .join()
+                .map_err(|_| anyhow::anyhow!("building the engine panicked"))??;
+            let _ = self.ready.set(runtime);
+        }
+        self.ready
+            .get()
+            .ok_or_else(|| anyhow::anyhow!("the engine could not be built (see above)"))
+    }
+}
 
 impl Runtime {
     pub fn new(engine: Engine) -> Result<Self> {
