@@ -13,7 +13,8 @@ use http_body_util::{BodyExt, Full};
 use wasmtime::Store;
 use wasmtime::component::InstancePre;
 
-use super::{GuestError, RequestBody, RequestEnv};
+use super::stores::StoreMaker;
+use super::{Answer, Execute, GuestError, RequestBody, RequestEnv};
 use crate::body::Body;
 use crate::host::HostState;
 use crate::host::platform::bindings::fermyon::spin::http_types as types;
@@ -35,6 +36,24 @@ pub struct InboundHttpExecutor {
     pre: bindings::LegacyInboundPre<HostState>,
 }
 
+impl Execute for InboundHttpExecutor {
+    fn export(&self) -> &str {
+        EXPORT
+    }
+
+    fn handle<'a>(
+        &'a self,
+        stores: &'a StoreMaker,
+        env: RequestEnv,
+        request: Request<RequestBody>,
+    ) -> Answer<'a> {
+        Box::pin(async move {
+            let store = stores.store(&env, None)?;
+            self.serve(store, env, request, stores.id.clone()).await
+        })
+    }
+}
+
 impl InboundHttpExecutor {
     pub fn new(instance_pre: InstancePre<HostState>) -> Result<Self> {
         let pre = bindings::LegacyInboundPre::new(instance_pre)
@@ -45,7 +64,7 @@ impl InboundHttpExecutor {
         Ok(Self { pre })
     }
 
-    pub async fn handle(
+    async fn serve(
         &self,
         mut store: Store<HostState>,
         env: RequestEnv,

@@ -1,5 +1,7 @@
 //! Executors: how a component is called for one request. The executor is
-//! chosen from what the component exports; each kind lives in its own file.
+//! chosen from what the component exports; each kind lives in its own file
+//! and serves through one trait, `Execute`, with stores made in one place
+//! (`stores`). The [`Runtime`] compiles and links components.
 
 pub mod guest_output;
 mod inbound_http;
@@ -7,31 +9,26 @@ mod name_lookup;
 mod p3;
 mod runtime;
 mod sockets;
+mod stores;
 pub mod task;
 mod unprovided;
 mod wagi;
 mod wagi_stdout;
 mod wasi_http;
 
+use std::pin::Pin;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use wasmtime::Engine;
-use wasmtime::Store;
 use wasmtime::component::{Component, InstancePre, Linker};
-use wasmtime_wasi::p2::pipe::MemoryInputPipe;
-use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
 use crate::body::Body;
 use crate::host::memory::MemoryLimitHit;
-use crate::host::{HostState, OutboundPolicy, Requests, Stores, wasi_body};
+use crate::host::{HostState, Stores, wasi_body};
 use crate::limits::{BufferBudget, CollectError, LimitedBody, Reservation, collect_within};
 use crate::metrics::ComponentMetrics;
-use guest_output::{GuestOutput, OutputBudget, Stream};
 
-/// The request body a guest reads: the client's, capped at --max-body-size
-/// ([`LimitedBody`]), as wasi:http's body type.
-pub type RequestBody = wasmtime_wasi_http::WasiBody;
 use crate::mounts::FilesRoot;
 use crate::outbound_hosts::AllowedHosts;
 use crate::request_context::RequestContext;
@@ -41,9 +38,13 @@ use inbound_http::InboundHttpExecutor;
 pub use p3::{P3Executor, Reuse, ReuseLimits};
 use runtime::define_host;
 pub use runtime::{Compiled, Runtime, Starting};
-use wagi::WagiInput;
+use stores::StoreMaker;
 pub use wagi::{WagiExecutor, cgi_response};
 pub use wasi_http::WasiHttpExecutor;
+
+/// The request body a guest reads: the client's, capped at --max-body-size
+/// ([`LimitedBody`]), as wasi:http's body type.
+pub type RequestBody = wasmtime_wasi_http::WasiBody;
 
 /// Why a guest produced no usable response: 504 for a timeout, 503 when
 /// the host cannot buffer more, else 500 with an empty body; the detail
@@ -179,25 +180,28 @@ pub struct ComponentSetup {
 /// A component ready to serve: compiled, linked and pre-instantiated.
 pub struct LoadedComponent {
     pub id: Arc<str>,
-    environment: Vec<(String, String)>,
-    files_root: Option<FilesRoot>,
-    allowed: Arc<AllowedHosts>,
-    variables: ComponentVariables,
-    stores: Stores,
-    /// Its guests' output budget (`--guest-log-limit`).
-    output: Arc<OutputBudget>,
-    /// Its counters (guest errors, outbound requests, instances).
-    metrics: Arc<ComponentMetrics>,
-    /// The engine its stores are made in.
-    engine: Engine,
-    executor: Executor,
+    /// Its setup, which every store it serves is made from.
+    stores: StoreMaker,
+    executor: Box<dyn Execute>,
 }
 
-enum Executor {
-    WasiHttp(WasiHttpExecutor),
-    P3(P3Executor),
-    InboundHttp(InboundHttpExecutor),
-    Wagi(WagiExecutor),
+/// The answer of an executor to one request.
+type Answer<'a> =
+    Pin<Box<dyn Future<Output = Result<http::Response<Body>, GuestError>> + Send + 'a>>;
+
+/// How one kind of component serves a request; each kind lives in its own
+/// file ([`wasi_http`], [`p3`], [`inbound_http`], [`wagi`]).
+trait Execute: Send + Sync {
+    /// The export it calls, for the log.
+    fn export(&self) -> &str;
+
+    /// Serves `request`, in a store (or a reused instance) from `stores`.
+    fn handle<'a>(
+        &'a self,
+        stores: &'a StoreMaker,
+        env: RequestEnv,
+        request: http::Request<RequestBody>,
+    ) -> Answer<'a>;
 }
 
 impl LoadedComponent {
@@ -219,8 +223,8 @@ impl LoadedComponent {
             .exports(engine)
             .map(|(name, _)| name.to_owned())
             .collect();
-        let executor = if let Some(spec) = wagi {
-            Executor::Wagi(
+        let executor: Box<dyn Execute> = if let Some(spec) = wagi {
+            Box::new(
                 link()
                     .and_then(|pre| WagiExecutor::new(pre, spec))
                     .with_context(|| {
@@ -231,16 +235,16 @@ impl LoadedComponent {
                     })?,
             )
         } else if let Some(export) = exports.iter().find(|e| WasiHttpExecutor::handles(e)) {
-            Executor::WasiHttp(WasiHttpExecutor::new(link()?, export)?)
+            Box::new(WasiHttpExecutor::new(link()?, export)?)
         } else if let Some(export) = exports.iter().find(|e| P3Executor::handles(e)) {
-            Executor::P3(P3Executor::new(
+            Box::new(P3Executor::new(
                 link()?,
                 export,
                 reuse.clone(),
                 metrics.clone(),
             )?)
         } else if exports.iter().any(|e| e == inbound_http::EXPORT) {
-            Executor::InboundHttp(
+            Box::new(
                 link().and_then(InboundHttpExecutor::new).with_context(|| {
                     format!("component `{id}` exports {}", inbound_http::EXPORT)
                 })?,
@@ -265,33 +269,32 @@ impl LoadedComponent {
                  a WASI command with executor = {{ type = \"wagi\" }}"
             );
         };
+        let id: Arc<str> = id.into();
         Ok(Self {
-            id: id.into(),
-            environment: setup.environment,
-            files_root: setup.files_root,
-            allowed: Arc::new(setup.allowed),
-            variables: setup.variables,
-            stores: setup.stores,
-            output: guest_output::budget(id),
-            metrics,
-            engine: engine.clone(),
+            id: id.clone(),
+            stores: StoreMaker {
+                engine: engine.clone(),
+                output: guest_output::budget(&id),
+                id,
+                environment: setup.environment,
+                files_root: setup.files_root,
+                allowed: Arc::new(setup.allowed),
+                variables: setup.variables,
+                stores: setup.stores,
+                metrics,
+            },
             executor,
         })
     }
 
     /// Its counters.
     pub fn metrics(&self) -> &ComponentMetrics {
-        &self.metrics
+        &self.stores.metrics
     }
 
     /// Which export the executor calls, for the log.
     pub fn executor_name(&self) -> &str {
-        match &self.executor {
-            Executor::WasiHttp(e) => e.export(),
-            Executor::P3(e) => e.export(),
-            Executor::InboundHttp(_) => inbound_http::EXPORT,
-            Executor::Wagi(_) => "wagi (wasi:cli/run)",
-        }
+        self.executor.export()
     }
 
     /// Serves one request in a fresh instance.
@@ -302,137 +305,8 @@ impl LoadedComponent {
     ) -> impl Future<Output = Result<http::Response<Body>, GuestError>> + Send + '_ {
         // Converted before the call, so that the call's future holds only
         // wasi:http's body type.
-        self.call(env, request.map(wasi_body))
-    }
-
-    async fn call(
-        &self,
-        env: RequestEnv,
-        request: http::Request<RequestBody>,
-    ) -> Result<http::Response<Body>, GuestError> {
-        match &self.executor {
-            Executor::WasiHttp(e) => {
-                let store = self.store(&env, None)?;
-                e.handle(store, env, request, self.id.clone()).await
-            }
-            Executor::InboundHttp(e) => {
-                let store = self.store(&env, None)?;
-                e.handle(store, env, request, self.id.clone()).await
-            }
-            Executor::P3(e) => {
-                let make_state = self.state_maker(env.max_memory);
-                e.handle(&self.engine, make_state, env, request).await
-            }
-            Executor::Wagi(e) => {
-                let (input, held) = e.prepare(request, env.https, &env.context.buffers).await?;
-                let (stdin, stdout) = wagi::pipes(input.stdin.clone(), held);
-                let store = self.store(&env, Some((stdin, stdout.clone(), input)))?;
-                e.handle(store, stdout, env, self.id.clone()).await
-            }
-        }
-    }
-
-    /// A store for one request: memory limit, epoch deadline, WASI context.
-    fn store(
-        &self,
-        env: &RequestEnv,
-        wagi: Option<WagiStdio>,
-    ) -> Result<Store<HostState>, GuestError> {
-        let state = self
-            .host_state(env, wagi)
-            .map_err(GuestError::Instantiate)?;
-        let mut store = Store::new(&self.engine, state);
-        store.limiter(|state| &mut state.limits);
-        // Guests spinning in Wasm yield at every tick and trap at the deadline.
-        task::yield_every_tick(&mut store, Some(env.context.deadline));
-        Ok(store)
-    }
-
-    /// Store data for instances that outlive one request (wasi:http 0.3):
-    /// no request's context (each request brings its own, see
-    /// [`Requests`]), logs tagged with the instance.
-    fn state_maker(&self, max_memory: usize) -> p3::MakeState {
-        let recipe = self.recipe(format!("{}-instance", self.id).into(), max_memory);
-        Arc::new(move || recipe.state(Requests::instance(), None))
-    }
-
-    fn host_state(&self, env: &RequestEnv, wagi: Option<WagiStdio>) -> Result<HostState> {
-        self.recipe(env.context.request_id.clone(), env.max_memory)
-            .state(Requests::One(env.context.clone()), wagi)
-    }
-
-    /// What a store's data is made from, for one request or one instance.
-    fn recipe(&self, tag: Arc<str>, max_memory: usize) -> StateRecipe {
-        StateRecipe {
-            id: self.id.clone(),
-            tag,
-            environment: self.environment.clone(),
-            files_root: self.files_root.as_ref().map(|r| r.path().to_path_buf()),
-            allowed: self.allowed.clone(),
-            variables: self.variables.clone(),
-            stores: self.stores.clone(),
-            output: self.output.clone(),
-            metrics: self.metrics.clone(),
-            max_memory,
-        }
-    }
-}
-
-/// WAGI's stdin, stdout and argv/environment.
-type WagiStdio = (MemoryInputPipe, wagi_stdout::WagiStdout, WagiInput);
-
-/// What a store's data is made from: the component's setup, the request
-/// (or, for a reused wasi:http 0.3 instance, the instance) it serves.
-struct StateRecipe {
-    id: Arc<str>,
-    /// Tags guest output and outbound logs: the request id, or
-    /// `<component>-instance` for an instance that serves several requests.
-    tag: Arc<str>,
-    environment: Vec<(String, String)>,
-    files_root: Option<std::path::PathBuf>,
-    allowed: Arc<AllowedHosts>,
-    variables: ComponentVariables,
-    stores: Stores,
-    output: Arc<OutputBudget>,
-    metrics: Arc<ComponentMetrics>,
-    max_memory: usize,
-}
-
-impl StateRecipe {
-    fn state(&self, requests: Requests, wagi: Option<WagiStdio>) -> Result<HostState> {
-        let output = |stream| GuestOutput::new(self.output.clone(), self.tag.clone(), stream);
-        let mut wasi = WasiCtxBuilder::new();
-        wasi.stderr(output(Stream::Stderr)).envs(&self.environment);
-        match wagi {
-            // WAGI: the body on stdin, the CGI response from stdout.
-            Some((stdin, stdout, input)) => {
-                wasi.stdin(stdin)
-                    .stdout(stdout)
-                    .args(&input.args)
-                    .envs(&input.env);
-            }
-            None => {
-                wasi.stdout(output(Stream::Stdout));
-            }
-        }
-        if let Some(root) = &self.files_root {
-            wasi.preopened_dir(root, "/", FsPerms::ReadOnly)?;
-        }
-        sockets::configure(&mut wasi, &self.allowed);
-        let outbound = OutboundPolicy {
-            component: self.id.clone(),
-            tag: self.tag.clone(),
-            allowed: self.allowed.clone(),
-            requests,
-            metrics: self.metrics.clone(),
-        };
-        Ok(HostState::new(
-            wasi.build(),
-            outbound,
-            self.max_memory,
-            self.variables.clone(),
-            self.stores.clone(),
-        ))
+        self.executor
+            .handle(&self.stores, env, request.map(wasi_body))
     }
 }
 

@@ -23,8 +23,9 @@ use wasmtime_wasi_http::handler::{
 };
 use wasmtime_wasi_http::p3::bindings::ServicePre;
 
+use super::stores::StoreMaker;
 use super::task::{DeadlinePassed, GuestTask};
-use super::{GuestError, RequestBody, RequestEnv};
+use super::{Answer, Execute, GuestError, RequestBody, RequestEnv};
 use crate::body::{Body, BoxError, Holding};
 use crate::host::HostState;
 use crate::metrics::ComponentMetrics;
@@ -63,6 +64,22 @@ pub struct P3Executor {
     handler: OnceLock<ProxyHandler<P3State>>,
 }
 
+impl Execute for P3Executor {
+    fn export(&self) -> &str {
+        &self.export
+    }
+
+    fn handle<'a>(
+        &'a self,
+        stores: &'a StoreMaker,
+        env: RequestEnv,
+        request: http::Request<RequestBody>,
+    ) -> Answer<'a> {
+        let make_state = stores.state_maker(env.max_memory);
+        Box::pin(self.serve(&stores.engine, make_state, env, request))
+    }
+}
+
 impl P3Executor {
     /// True for the exports this executor serves: 0.3.x releases.
     pub fn handles(export: &str) -> bool {
@@ -89,11 +106,7 @@ impl P3Executor {
         })
     }
 
-    pub fn export(&self) -> &str {
-        &self.export
-    }
-
-    pub async fn handle(
+    async fn serve(
         &self,
         engine: &wasmtime::Engine,
         make_state: MakeState,

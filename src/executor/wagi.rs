@@ -16,8 +16,9 @@ use wasmtime::component::InstancePre;
 use wasmtime_wasi::p2::bindings::CommandPre;
 use wasmtime_wasi::p2::pipe::MemoryInputPipe;
 
+use super::stores::StoreMaker;
 use super::wagi_stdout::WagiStdout;
-use super::{GuestError, RequestBody, RequestEnv};
+use super::{Answer, Execute, GuestError, RequestBody, RequestEnv};
 use crate::body::Body;
 use crate::host::HostState;
 use crate::limits::{BufferBudget, Reservation};
@@ -39,6 +40,28 @@ pub struct WagiInput {
     pub stdin: Bytes,
 }
 
+impl Execute for WagiExecutor {
+    fn export(&self) -> &str {
+        "wagi (wasi:cli/run)"
+    }
+
+    fn handle<'a>(
+        &'a self,
+        stores: &'a StoreMaker,
+        env: RequestEnv,
+        request: Request<RequestBody>,
+    ) -> Answer<'a> {
+        Box::pin(async move {
+            let (input, held) = self
+                .prepare(request, env.https, &env.context.buffers)
+                .await?;
+            let (stdin, stdout) = pipes(input.stdin.clone(), held);
+            let store = stores.store(&env, Some((stdin, stdout.clone(), input)))?;
+            self.serve(store, stdout, env, stores.id.clone()).await
+        })
+    }
+}
+
 impl WagiExecutor {
     pub fn new(instance_pre: InstancePre<HostState>, spec: &WagiSpec) -> Result<Self> {
         let pre = CommandPre::new(instance_pre)
@@ -53,7 +76,7 @@ impl WagiExecutor {
     /// Reads the body and builds argv and the CGI environment; the body's
     /// share of the buffer budget comes back with them (the program's
     /// output takes from it too).
-    pub async fn prepare(
+    async fn prepare(
         &self,
         request: Request<RequestBody>,
         https: bool,
@@ -118,7 +141,7 @@ impl WagiExecutor {
     }
 
     /// Runs the command to completion and turns its stdout into a response.
-    pub async fn handle(
+    async fn serve(
         &self,
         mut store: Store<HostState>,
         stdout: WagiStdout,
@@ -260,7 +283,7 @@ fn split_head(output: &[u8]) -> (&[u8], &[u8]) {
 }
 
 /// The stdin and stdout pipes for one run; the output is counted in `held`.
-pub fn pipes(stdin: Bytes, held: Reservation) -> (MemoryInputPipe, WagiStdout) {
+fn pipes(stdin: Bytes, held: Reservation) -> (MemoryInputPipe, WagiStdout) {
     (
         MemoryInputPipe::new(stdin),
         WagiStdout::new(MAX_OUTPUT, held),

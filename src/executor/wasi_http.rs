@@ -19,8 +19,9 @@ use wasmtime_wasi_http::WasiHttpView;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::types::{HostIncomingRequest, HostResponseOutparam};
 
+use super::stores::StoreMaker;
 use super::task::{DeadlinePassed, GuestTask};
-use super::{GuestError, RequestBody, RequestEnv};
+use super::{Answer, Execute, GuestError, RequestBody, RequestEnv};
 use crate::body::{Body, BoxError};
 use crate::host::HostState;
 
@@ -36,6 +37,24 @@ pub struct WasiHttpExecutor {
     pre: InstancePre<HostState>,
     handle: ComponentExportIndex,
     export: String,
+}
+
+impl Execute for WasiHttpExecutor {
+    fn export(&self) -> &str {
+        &self.export
+    }
+
+    fn handle<'a>(
+        &'a self,
+        stores: &'a StoreMaker,
+        env: RequestEnv,
+        request: http::Request<RequestBody>,
+    ) -> Answer<'a> {
+        Box::pin(async move {
+            let store = stores.store(&env, None)?;
+            self.serve(store, env, request, stores.id.clone()).await
+        })
+    }
 }
 
 impl WasiHttpExecutor {
@@ -61,11 +80,7 @@ impl WasiHttpExecutor {
         })
     }
 
-    pub fn export(&self) -> &str {
-        &self.export
-    }
-
-    pub async fn handle(
+    async fn serve(
         &self,
         mut store: Store<HostState>,
         env: RequestEnv,
