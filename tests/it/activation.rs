@@ -9,7 +9,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::support::{BIN, TestApp, ensure_tool};
+use crate::support::{BIN, TestApp, require_tool};
 
 /// A datagram socket at a filesystem path, as systemd's NOTIFY_SOCKET is.
 pub struct NotifySocket {
@@ -107,7 +107,7 @@ impl Activated {
     /// daemon and `args` after `serve APP`, then opens a first connection
     /// so that it starts the daemon.
     pub fn spawn(app: &TestApp, socks: &[Sock], env: &[(&str, &str)], args: &[&str]) -> Self {
-        ensure_tool("systemd-socket-activate", "systemd");
+        require_tool("systemd-socket-activate", "systemd");
         let dir = tempfile::tempdir().unwrap();
         let notify = NotifySocket::new(dir.path());
         let mut cmd = Command::new("systemd-socket-activate");

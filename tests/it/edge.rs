@@ -156,7 +156,8 @@ fn slowloris_client_is_cut_off_after_the_header_read_timeout() {
     let (got, closed) = read_until_closed(&mut slow, Duration::from_secs(10));
     let text = String::from_utf8_lossy(&got);
     assert!(closed, "the connection stayed open");
-    assert!(got.is_empty() || text.starts_with("HTTP/1.1 408"), "{text}");
+    // A head that never completes gets no answer: the connection is closed.
+    assert!(got.is_empty(), "the server answered: {text}");
     assert_eq!(daemon.get("/ok").status, 200);
 }
 

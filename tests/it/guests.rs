@@ -183,7 +183,7 @@ fn keep_alive_connection_serves_several_requests() {
 
 #[test]
 fn http2_with_prior_knowledge_is_served() {
-    crate::support::ensure_tool("curl", "curl");
+    crate::support::require_tool("curl", "curl");
     let daemon = Daemon::start(&one_route("hello"), &[]);
     let output = Command::new("curl")
         .args([

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::Signal;
 
 use crate::activation::{Activated, Sock, has};
-use crate::support::{Daemon, TestApp, ensure_tool, get, send, send_unix};
+use crate::support::{Daemon, TestApp, get, require_tool, send, send_unix};
 
 const LONG: Duration = Duration::from_secs(60);
 
@@ -253,7 +253,7 @@ fn metrics_count_known_traffic_exactly_and_pass_promtool() {
         );
     }
 
-    ensure_tool("promtool", "prometheus");
+    require_tool("promtool", "prometheus");
     let mut lint = std::process::Command::new("promtool")
         .args(["check", "metrics"])
         .stdin(std::process::Stdio::piped())

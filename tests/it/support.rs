@@ -89,39 +89,17 @@ fn ensure_wasm_target(target: &str) {
     }
 }
 
-/// Makes sure `tool` is on PATH, installing Debian `package` when it is
-/// missing and we are root (CI); fails loudly otherwise.
-pub fn ensure_tool(tool: &str, package: &str) {
-    static LOCK: Mutex<()> = Mutex::new(());
-    let _guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let found = |t: &str| {
-        Command::new("sh")
-            .arg("-c")
-            .arg(format!("command -v {t}"))
-            .output()
-            .is_ok_and(|o| o.status.success())
-    };
-    if found(tool) {
-        return;
-    }
+/// Fails the test with what to install when `tool` is not on PATH: the
+/// tests install nothing themselves (`.ci/packages` does, as root).
+pub fn require_tool(tool: &str, package: &str) {
+    let found = Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {tool}"))
+        .output()
+        .is_ok_and(|o| o.status.success());
     assert!(
-        nix::unistd::Uid::effective().is_root(),
-        "{tool} is missing: apt-get install {package}"
-    );
-    for args in [
-        vec!["update", "-qq"],
-        vec!["install", "-y", "-qq", "--no-install-recommends", package],
-    ] {
-        let status = Command::new("apt-get")
-            .args(&args)
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .status()
-            .expect("run apt-get");
-        assert!(status.success(), "apt-get {args:?} failed");
-    }
-    assert!(
-        found(tool),
-        "{tool} is still missing after installing {package}"
+        found,
+        "{tool} is missing: run .ci/packages as root (or apt-get install {package})"
     );
 }
 

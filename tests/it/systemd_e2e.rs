@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::Command;
 use std::sync::Mutex;
 
-use crate::support::{BIN, ensure_tool, wasm};
+use crate::support::{BIN, require_tool, wasm};
 
 /// Containers boot one at a time (2 cores; each runs a whole systemd).
 static CONTAINER: Mutex<()> = Mutex::new(());
@@ -20,7 +20,7 @@ fn run_e2e(script: &str, app: &Path, args: &[&str]) -> Option<String> {
         eprintln!("skipped: {script} boots a container under systemd-nspawn and needs root");
         return None;
     }
-    ensure_tool("systemd-nspawn", "systemd-container");
+    require_tool("systemd-nspawn", "systemd-container");
     let _one = CONTAINER
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());

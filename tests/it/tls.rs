@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
 
-use crate::support::{Daemon, TestApp, ensure_tool, run};
+use crate::support::{Daemon, TestApp, require_tool, run};
 
 const APP: &str = r#"spin_manifest_version = 2
 [application]
@@ -74,7 +74,7 @@ fn start(app: &TestApp, crt: &Path, key: &Path, extra: &[&str]) -> Daemon {
 
 /// curl over HTTPS, trusting `ca`; returns (body, http version, stderr).
 fn curl(addr: SocketAddr, ca: &Path, path: &str, flags: &[&str]) -> (String, String, String) {
-    ensure_tool("curl", "curl");
+    require_tool("curl", "curl");
     let out = Command::new("curl")
         .args(["-sS", "-v", "--max-time", "20", "--cacert"])
         .arg(ca)

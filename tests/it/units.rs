@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::support::{BIN, ensure_tool};
+use crate::support::{BIN, require_tool};
 
 const REPO: &str = env!("CARGO_MANIFEST_DIR");
 
@@ -31,7 +31,7 @@ fn unit_copies(dir: &Path) {
 
 #[test]
 fn units_verify_clean_with_the_built_binary() {
-    ensure_tool("systemd-analyze", "systemd");
+    require_tool("systemd-analyze", "systemd");
     let dir = tempfile::tempdir().unwrap();
     unit_copies(dir.path());
     // Documentation=man:wasi-httpd(8) must resolve: point man at ours.
@@ -42,7 +42,7 @@ fn units_verify_clean_with_the_built_binary() {
         manpath.join("man8/wasi-httpd.8"),
     )
     .unwrap();
-    ensure_tool("man", "man-db");
+    require_tool("man", "man-db");
     let units = [
         "wasi-httpd.socket",
         "wasi-httpd-https.socket",
@@ -70,7 +70,7 @@ fn units_verify_clean_with_the_built_binary() {
 
 #[test]
 fn service_and_template_instance_score_at_most_1_5_offline() {
-    ensure_tool("systemd-analyze", "systemd");
+    require_tool("systemd-analyze", "systemd");
     let dir = tempfile::tempdir().unwrap();
     unit_copies(dir.path());
     for unit in ["wasi-httpd.service", "wasi-httpd@shop.service"] {
