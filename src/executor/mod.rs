@@ -6,6 +6,7 @@
 pub mod guest_output;
 mod inbound_http;
 mod name_lookup;
+mod p2;
 mod p3;
 mod runtime;
 mod sockets;
@@ -14,7 +15,6 @@ pub mod task;
 mod unprovided;
 mod wagi;
 mod wagi_stdout;
-mod wasi_http;
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -35,12 +35,12 @@ use crate::request_context::RequestContext;
 use crate::variables::ComponentVariables;
 
 use inbound_http::InboundHttpExecutor;
+pub use p2::P2Executor;
 pub use p3::{P3Executor, Reuse, ReuseLimits};
 use runtime::define_host;
 pub use runtime::{Compiled, Runtime, Starting};
 use stores::StoreMaker;
 pub use wagi::{WagiExecutor, cgi_response};
-pub use wasi_http::WasiHttpExecutor;
 
 /// The request body a guest reads: the client's, capped at --max-body-size
 /// ([`LimitedBody`]), as wasi:http's body type.
@@ -190,7 +190,7 @@ type Answer<'a> =
     Pin<Box<dyn Future<Output = Result<http::Response<Body>, GuestError>> + Send + 'a>>;
 
 /// How one kind of component serves a request; each kind lives in its own
-/// file ([`wasi_http`], [`p3`], [`inbound_http`], [`wagi`]).
+/// file ([`p2`], [`p3`], [`inbound_http`], [`wagi`]).
 trait Execute: Send + Sync {
     /// The export it calls, for the log.
     fn export(&self) -> &str;
@@ -234,8 +234,8 @@ impl LoadedComponent {
                         )
                     })?,
             )
-        } else if let Some(export) = exports.iter().find(|e| WasiHttpExecutor::handles(e)) {
-            Box::new(WasiHttpExecutor::new(link()?, export)?)
+        } else if let Some(export) = exports.iter().find(|e| P2Executor::handles(e)) {
+            Box::new(P2Executor::new(link()?, export)?)
         } else if let Some(export) = exports.iter().find(|e| P3Executor::handles(e)) {
             Box::new(P3Executor::new(
                 link()?,

@@ -23,7 +23,7 @@ use wasmtime_wasi_http::handler::{
 };
 use wasmtime_wasi_http::p3::bindings::ServicePre;
 
-use super::stores::StoreMaker;
+use super::stores::{MakeStore, StoreMaker};
 use super::task::{DeadlinePassed, GuestTask};
 use super::{Answer, Execute, GuestError, RequestBody, RequestEnv};
 use crate::body::{Body, BoxError, Holding};
@@ -50,9 +50,6 @@ pub struct ReuseLimits {
     pub max_memory: usize,
 }
 
-/// Makes the store data of a new instance.
-pub type MakeState = Arc<dyn Fn() -> Result<HostState> + Send + Sync>;
-
 pub struct P3Executor {
     pre: ServicePre<HostState>,
     export: String,
@@ -61,7 +58,7 @@ pub struct P3Executor {
     metrics: Arc<ComponentMetrics>,
     /// Made at the first request: the store data of workers needs the
     /// request path's shared state, which exists only once serving.
-    handler: OnceLock<ProxyHandler<P3State>>,
+    handler: OnceLock<ProxyHandler<Instances>>,
 }
 
 impl Execute for P3Executor {
@@ -75,8 +72,7 @@ impl Execute for P3Executor {
         env: RequestEnv,
         request: http::Request<RequestBody>,
     ) -> Answer<'a> {
-        let make_state = stores.state_maker(env.max_memory);
-        Box::pin(self.serve(&stores.engine, make_state, env, request))
+        Box::pin(self.serve(stores, env, request))
     }
 }
 
@@ -108,16 +104,14 @@ impl P3Executor {
 
     async fn serve(
         &self,
-        engine: &wasmtime::Engine,
-        make_state: MakeState,
+        stores: &StoreMaker,
         env: RequestEnv,
         request: http::Request<RequestBody>,
     ) -> Result<http::Response<Body>, GuestError> {
         let handler = self.handler.get_or_init(|| {
-            ProxyHandler::new(P3State {
-                engine: engine.clone(),
+            ProxyHandler::new(Instances {
                 pre: ProxyPre::P3(self.pre.clone()),
-                make_state,
+                make_store: stores.instance_stores(env.max_memory),
                 limits: self.limits.clone(),
                 metrics: self.metrics.clone(),
             })
@@ -163,26 +157,21 @@ impl P3Executor {
     }
 }
 
-struct P3State {
-    engine: wasmtime::Engine,
+/// How the handler makes and retires the instances it reuses.
+struct Instances {
     pre: ProxyPre<HostState>,
-    make_state: MakeState,
+    make_store: MakeStore,
     limits: ReuseLimits,
     metrics: Arc<ComponentMetrics>,
 }
 
-impl HandlerState for P3State {
+impl HandlerState for Instances {
     type StoreData = HostState;
     type WorkerExpiration = Expiration;
     type WorkerState = Worker;
 
     async fn instantiate(&self) -> wasmtime::Result<Instance<HostState, Expiration, Worker>> {
-        let state = (self.make_state)().map_err(wasmtime::Error::from_anyhow)?;
-        let mut store = Store::new(&self.engine, state);
-        store.limiter(|state| &mut state.limits);
-        // A guest spinning in Wasm yields at every tick, so that the
-        // expirations below are polled and other guests run.
-        super::task::yield_every_tick(&mut store, None);
+        let mut store = (self.make_store)().map_err(wasmtime::Error::from_anyhow)?;
         let proxy = self.pre.instantiate_async(&mut store).await?;
         Ok(Instance {
             store,

@@ -11,12 +11,15 @@ use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
 use super::guest_output::{GuestOutput, OutputBudget, Stream};
 use super::wagi::WagiInput;
-use super::{GuestError, RequestEnv, p3, sockets, task, wagi_stdout};
+use super::{GuestError, RequestEnv, sockets, task, wagi_stdout};
 use crate::host::{HostState, OutboundPolicy, Requests, Stores};
 use crate::metrics::ComponentMetrics;
 use crate::mounts::FilesRoot;
 use crate::outbound_hosts::AllowedHosts;
 use crate::variables::ComponentVariables;
+
+/// Makes the store of a new instance that serves many requests.
+pub(super) type MakeStore = Arc<dyn Fn() -> Result<Store<HostState>> + Send + Sync>;
 
 /// What a component's stores are made of, besides the request.
 pub(super) struct StoreMaker {
@@ -50,12 +53,20 @@ impl StoreMaker {
         Ok(store)
     }
 
-    /// Store data for instances that outlive one request (wasi:http 0.3):
-    /// no request's context (each request brings its own, see
-    /// [`Requests`]), logs tagged with the instance.
-    pub(super) fn state_maker(&self, max_memory: usize) -> p3::MakeState {
+    /// Stores for instances that outlive one request (wasi:http 0.3): no
+    /// request's context (each request brings its own, see [`Requests`]),
+    /// logs tagged with the instance, and no deadline of their own (a
+    /// guest spinning in Wasm still yields at every tick, so that the
+    /// instance's expirations are polled and other guests run).
+    pub(super) fn instance_stores(&self, max_memory: usize) -> MakeStore {
         let recipe = self.recipe(format!("{}-instance", self.id).into(), max_memory);
-        Arc::new(move || recipe.state(Requests::instance(), None))
+        let engine = self.engine.clone();
+        Arc::new(move || {
+            let mut store = Store::new(&engine, recipe.state(Requests::instance(), None)?);
+            store.limiter(|state| &mut state.limits);
+            task::yield_every_tick(&mut store, None);
+            Ok(store)
+        })
     }
 
     fn host_state(&self, env: &RequestEnv, wagi: Option<WagiStdio>) -> Result<HostState> {
@@ -64,8 +75,8 @@ impl StoreMaker {
     }
 
     /// What a store's data is made from, for one request or one instance.
-    fn recipe(&self, tag: Arc<str>, max_memory: usize) -> StateRecipe {
-        StateRecipe {
+    fn recipe(&self, tag: Arc<str>, max_memory: usize) -> StoreRecipe {
+        StoreRecipe {
             id: self.id.clone(),
             tag,
             environment: self.environment.clone(),
@@ -85,7 +96,7 @@ pub(super) type WagiStdio = (MemoryInputPipe, wagi_stdout::WagiStdout, WagiInput
 
 /// What a store's data is made from: the component's setup, the request
 /// (or, for a reused wasi:http 0.3 instance, the instance) it serves.
-struct StateRecipe {
+struct StoreRecipe {
     id: Arc<str>,
     /// Tags guest output and outbound logs: the request id, or
     /// `<component>-instance` for an instance that serves several requests.
@@ -100,7 +111,7 @@ struct StateRecipe {
     max_memory: usize,
 }
 
-impl StateRecipe {
+impl StoreRecipe {
     fn state(&self, requests: Requests, wagi: Option<WagiStdio>) -> Result<HostState> {
         let output = |stream| GuestOutput::new(self.output.clone(), self.tag.clone(), stream);
         let mut wasi = WasiCtxBuilder::new();

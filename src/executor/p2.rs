@@ -33,13 +33,13 @@ type Handle = (
     Resource<HostResponseOutparam>,
 );
 
-pub struct WasiHttpExecutor {
+pub struct P2Executor {
     pre: InstancePre<HostState>,
     handle: ComponentExportIndex,
     export: String,
 }
 
-impl Execute for WasiHttpExecutor {
+impl Execute for P2Executor {
     fn export(&self) -> &str {
         &self.export
     }
@@ -57,7 +57,7 @@ impl Execute for WasiHttpExecutor {
     }
 }
 
-impl WasiHttpExecutor {
+impl P2Executor {
     /// True for the exports this executor serves: every 0.2.x release and
     /// the 2023 release candidates.
     pub fn handles(export: &str) -> bool {
