@@ -133,11 +133,9 @@ impl Activated {
         cmd.arg(format!("--fdname={}", names.join(":")));
         cmd.arg("-E")
             .arg(format!("NOTIFY_SOCKET={}", notify.path.display()));
-        cmd.arg("-E").arg("RUST_LOG=info");
-        cmd.arg("-E").arg(format!(
-            "WASI_HTTPD_CACHE_DIR={}",
-            crate::support::compile_cache().display()
-        ));
+        for (k, v) in crate::support::daemon_env() {
+            cmd.arg("-E").arg(format!("{k}={v}"));
+        }
         for (k, v) in env {
             cmd.arg("-E").arg(format!("{k}={v}"));
         }
@@ -147,21 +145,7 @@ impl Activated {
             .stderr(Stdio::piped())
             .spawn()
             .expect("systemd-socket-activate (package systemd) is needed");
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let sink = stderr.clone();
-        let mut pipe = child.stderr.take().unwrap();
-        std::thread::spawn(move || {
-            use std::io::Read;
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = pipe.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                sink.lock()
-                    .unwrap()
-                    .push_str(&String::from_utf8_lossy(&buf[..n]));
-            }
-        });
+        let stderr = crate::support::collect(child.stderr.take().unwrap());
         let activated = Self {
             child,
             tcp,

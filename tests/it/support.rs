@@ -149,6 +149,18 @@ impl TestApp {
     }
 }
 
+/// The environment every daemon a test starts gets (under the test's
+/// own): the access log at `info`, the test run's shared compile cache.
+pub fn daemon_env() -> [(&'static str, String); 2] {
+    [
+        ("RUST_LOG", "info".to_owned()),
+        (
+            "WASI_HTTPD_CACHE_DIR",
+            compile_cache().display().to_string(),
+        ),
+    ]
+}
+
 /// A running daemon; killed when dropped.
 pub struct Daemon {
     child: Child,
@@ -200,9 +212,8 @@ impl Daemon {
         }
         let mut child = command
             .args(args)
+            .envs(daemon_env())
             .envs(env.iter().copied())
-            .env("RUST_LOG", "info")
-            .env("WASI_HTTPD_CACHE_DIR", compile_cache())
             .env_remove("WASI_HTTPD_LISTEN")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -315,7 +326,8 @@ impl Drop for Daemon {
     }
 }
 
-fn collect(mut stream: impl Read + Send + 'static) -> Arc<Mutex<String>> {
+/// Everything `stream` gives, read on a thread of its own as it comes.
+pub fn collect(mut stream: impl Read + Send + 'static) -> Arc<Mutex<String>> {
     let text = Arc::new(Mutex::new(String::new()));
     let sink = text.clone();
     std::thread::spawn(move || {
