@@ -178,6 +178,14 @@ impl Loader {
             .collect();
         let variables = variables::resolve(&specs, &self.providers)
             .map_err(|e| e.context(format!("{}: [variables]", manifest_path.display())))?;
+        for name in variables.unknown_flags() {
+            tracing::warn!(
+                manifest = %manifest_path.display(),
+                variable = %name,
+                "--variable {name} is not declared under [variables] in the manifest; ignored \
+                 (is it a typo?)"
+            );
+        }
         let in_manifest = |e: anyhow::Error| e.context(format!("{}", manifest_path.display()));
 
         let routes = app

@@ -187,6 +187,23 @@ fn a_reload_reads_changed_credentials() {
 }
 
 #[test]
+fn a_variable_flag_the_app_does_not_declare_is_logged_and_ignored() {
+    let port = upstream();
+    let app = app("\"http://127.0.0.1:{{ upstream_port }}\"", PORT_VARIABLE);
+    let flag = format!("upstream_port={port}");
+    let daemon = Daemon::start(&app, &["--variable", &flag, "--variable", "upstrem_port=1"]);
+    let log = daemon.wait_for_log("upstrem_port");
+    let line = log.lines().find(|l| l.contains("upstrem_port")).unwrap();
+    assert!(
+        line.contains("WARN") && line.contains("not declared") && line.contains("[variables]"),
+        "{line}"
+    );
+    let path = format!("/fetch/http/127.0.0.1:{port}/v");
+    assert_eq!(daemon.get(&path).text(), "200 upstream /v");
+    assert!(!daemon.stderr().contains("upstream_port is not declared"));
+}
+
+#[test]
 fn a_missing_required_variable_is_a_load_error_naming_it() {
     let app = app("\"http://127.0.0.1:{{ upstream_port }}\"", PORT_VARIABLE);
     let out = run(&["check", app.path().to_str().unwrap()]);
