@@ -386,6 +386,5 @@ pub fn reuse_limits(reuse: &ReuseArgs, limits: &LimitArgs) -> ReuseLimits {
         max_concurrent: reuse.max_instance_concurrent_reuse_count,
         idle_timeout: reuse.idle_instance_timeout,
         request_timeout: limits.request_timeout,
-        max_memory: usize::try_from(limits.max_instance_memory).unwrap_or(usize::MAX),
     }
 }

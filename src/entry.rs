@@ -1,4 +1,4 @@
-//! The `wasi-httpd` binary: parse the command line, set up logging, take
+//! The program the `wasi-httpd` binary runs: parse the command line, set up logging, take
 //! systemd's sockets before any thread starts, then serve (or just check)
 //! the app. Errors print once, with their full context, and map to the exit
 //! statuses documented in wasi-httpd(8).
@@ -7,20 +7,11 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use wasi_httpd::app::Loader;
-use wasi_httpd::cli::{Cli, Command};
-use wasi_httpd::daemon::{self, Failure};
-use wasi_httpd::executor::Starting;
-use wasi_httpd::{app_build, config, engine, listen, logging, systemd};
-
-/// mimalloc instead of glibc's malloc: every request makes and drops a store,
-/// an instance and their WASI and HTTP contexts (thousands of small
-/// allocations across the runtime's threads), where glibc's allocator showed
-/// as an eighth of the daemon's profile under load (README, "Benchmark").
-/// Built with `no_thp`: with transparent huge pages its arenas kept 12 MiB
-/// more resident in an idle daemon.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+use crate::app::Loader;
+use crate::cli::{Cli, Command};
+use crate::daemon::{self, Failure};
+use crate::executor::Starting;
+use crate::{app_build, config, engine, listen, logging, systemd};
 
 /// Exit status for a configuration error: a bad manifest, component, socket
 /// or flag value (sysexits' EX_CONFIG). The units do not restart on it.
@@ -28,7 +19,9 @@ const EXIT_CONFIG: u8 = 78;
 /// Exit status for a failure while starting the runtime or serving.
 const EXIT_RUNTIME: u8 = 1;
 
-fn main() -> ExitCode {
+/// The whole program: what `wasi-httpd` does with its command line, and
+/// its exit status.
+pub fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Err(error) = logging::init(&cli.log) {
         eprintln!("wasi-httpd: {error:#}");
@@ -91,7 +84,7 @@ fn main() -> ExitCode {
 
 /// `check` and `compile`: load and compile everything, serve nothing;
 /// `compile` insists on a compile cache to fill.
-fn check(args: &wasi_httpd::cli::AppArgs, fill_cache: bool) -> anyhow::Result<String> {
+fn check(args: &crate::cli::AppArgs, fill_cache: bool) -> anyhow::Result<String> {
     let environment = config::Environment::from_process();
     // `check` writes no state: `--key-value` and `--sqlite` are for serving.
     let options = config::load_options(args, &environment, false);
@@ -110,7 +103,7 @@ fn check(args: &wasi_httpd::cli::AppArgs, fill_cache: bool) -> anyhow::Result<St
     let runtime = Starting::spawn(|| engine::build(&engine::EngineOptions::default()))?;
     let providers = environment.providers(args.variables.clone());
     let reuse = daemon::reuse_limits(&Default::default(), &Default::default());
-    let metrics = wasi_httpd::metrics::Metrics::new();
+    let metrics = crate::metrics::Metrics::new();
     let app = Loader::new(
         runtime,
         args.manifest.clone(),

@@ -48,35 +48,58 @@
 //! admin listener ([`admin`]: `/metrics`, `/healthz`, `/readyz`);
 //! [`route_table`] prints the start-up table and [`app_build`] runs the
 //! components' build commands for `--build`.
+//!
+//! The crate's public surface is [`entry::main`], which the binary runs, and
+//! `fuzzing`, what the fuzz targets drive; every module is `pub(crate)`, so
+//! rustc's dead-code lint sees all of the code.
 
-pub mod admin;
-pub mod app;
-pub mod app_build;
-pub mod body;
-pub mod cli;
-pub mod componentize;
-pub mod compose;
-pub mod config;
-pub mod connection;
-pub mod daemon;
-pub mod data;
-pub mod engine;
-pub mod executor;
-pub mod host;
-pub mod http;
-pub mod limits;
-pub mod listen;
-pub mod logging;
-pub mod manifest;
-pub mod metrics;
-pub mod mounts;
-pub mod outbound_hosts;
-pub mod request_context;
-pub mod route_table;
-pub mod router;
-pub mod server;
-pub mod state;
-pub mod systemd;
-pub mod tls;
-pub mod variables;
-pub mod wasi_rc;
+// The map above is for developers (`cargo doc --document-private-items`).
+#![allow(rustdoc::private_intra_doc_links)]
+
+pub(crate) mod admin;
+pub(crate) mod app;
+pub(crate) mod app_build;
+pub(crate) mod body;
+pub(crate) mod cli;
+pub(crate) mod componentize;
+pub(crate) mod compose;
+pub(crate) mod config;
+pub(crate) mod connection;
+pub(crate) mod daemon;
+pub(crate) mod data;
+pub(crate) mod engine;
+pub mod entry;
+pub(crate) mod executor;
+pub(crate) mod host;
+pub(crate) mod http;
+pub(crate) mod limits;
+pub(crate) mod listen;
+pub(crate) mod logging;
+pub(crate) mod manifest;
+pub(crate) mod metrics;
+pub(crate) mod mounts;
+pub(crate) mod outbound_hosts;
+pub(crate) mod request_context;
+pub(crate) mod route_table;
+pub(crate) mod router;
+pub(crate) mod server;
+pub(crate) mod state;
+pub(crate) mod systemd;
+pub(crate) mod tls;
+pub(crate) mod variables;
+pub(crate) mod wasi_rc;
+
+/// What the fuzz targets (`fuzz/`) drive: the parsers and guards that read
+/// untrusted input. Not an API.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::connection::framing_guard::{Feed, Framer, Verdict};
+    pub use crate::connection::timers::Stopwatch;
+    pub use crate::executor::cgi_response;
+    pub use crate::http::headers::{
+        SpinHeaderInput, authority, insert_all, spin_headers, strip_inbound,
+    };
+    pub use crate::manifest::from_text;
+    pub use crate::outbound_hosts::{AllowedHosts, is_self_request};
+    pub use crate::router::Router;
+}

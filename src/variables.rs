@@ -308,31 +308,20 @@ impl Resolved {
         )
     }
 
-    /// Is this app variable secret (its value must never be logged)?
-    pub fn is_secret(&self, name: &str) -> bool {
-        self.values.get(name).is_some_and(|v| v.secret)
-    }
-
-    /// Does this template use a secret variable (so its rendering must not be logged
-    /// either)? An invalid template counts as secret, to be safe.
-    pub fn template_is_secret(&self, template: &str) -> bool {
-        match template_variables(template) {
-            Ok(names) => names.iter().any(|name| self.is_secret(name)),
-            Err(_) => true,
-        }
-    }
-
-    /// The value of an app variable.
+    /// The value of an app variable (the tests read it).
+    #[cfg(test)]
     pub fn get(&self, name: &str) -> Option<&str> {
         self.values.get(name).map(|v| v.value.as_str())
     }
 
-    /// Which provider gave the app variable its value.
+    /// Which provider gave the app variable its value (the tests read it).
+    #[cfg(test)]
     pub fn source(&self, name: &str) -> Option<Source> {
         self.values.get(name).map(|v| v.source)
     }
 
-    /// The app variables' names, sorted.
+    /// The app variables' names, sorted (the tests read them).
+    #[cfg(test)]
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.values.keys().map(String::as_str)
     }
@@ -405,18 +394,6 @@ pub fn validate_name(name: &str) -> Result<(), String> {
         return Err("it must not contain consecutive underscores".into());
     }
     Ok(())
-}
-
-/// The variable names a template refers to, in order (trimmed, not validated).
-/// Fails on an unmatched `{{`.
-pub fn template_variables(template: &str) -> Result<Vec<&str>, String> {
-    Ok(parse_template(template)?
-        .into_iter()
-        .filter_map(|part| match part {
-            Part::Var(name) => Some(name),
-            Part::Lit(_) => None,
-        })
-        .collect())
 }
 
 #[derive(Debug, PartialEq, Eq)]

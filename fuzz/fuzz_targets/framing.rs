@@ -19,8 +19,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use libfuzzer_sys::fuzz_target;
 use tokio::io::AsyncWriteExt;
-use wasi_httpd::connection::framing_guard::{Feed, Framer, Verdict};
-use wasi_httpd::connection::timers::Stopwatch;
+use wasi_httpd::fuzzing::{Feed, Framer, Stopwatch, Verdict};
 
 /// hyper's read buffer in the daemon with the default limits.
 const MAX_HEAD: usize = 16 * 1024;

@@ -10,7 +10,7 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|text: &str| {
     let path = Path::new("/nonexistent/fuzz/spin.toml");
-    if let Err(error) = wasi_httpd::manifest::from_text(path, text) {
+    if let Err(error) = wasi_httpd::fuzzing::from_text(path, text) {
         let message = format!("{error:#}");
         assert!(
             message.contains("spin.toml"),

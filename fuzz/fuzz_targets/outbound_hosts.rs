@@ -11,7 +11,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use libfuzzer_sys::fuzz_target;
-use wasi_httpd::outbound_hosts::{self, AllowedHosts};
+use wasi_httpd::fuzzing::{AllowedHosts, is_self_request};
 
 fuzz_target!(|text: &str| {
     let (entries, urls) = text.split_once("\n---\n").unwrap_or((text, ""));
@@ -26,7 +26,7 @@ fuzz_target!(|text: &str| {
         };
         let allows = allowed.allows(&uri);
         // A URL without a host is a self request, answered by allows_self.
-        if outbound_hosts::is_self_request(&uri) {
+        if is_self_request(&uri) {
             assert_eq!(allows, allowed.allows_self(), "{url}");
         } else if let (Some(scheme), Some(host)) = (uri.scheme_str(), uri.host()) {
             let port = uri.port_u16();

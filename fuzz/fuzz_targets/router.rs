@@ -9,7 +9,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use wasi_httpd::router::Router;
+use wasi_httpd::fuzzing::Router;
 
 fuzz_target!(|text: &str| {
     let mut routes = Vec::new();

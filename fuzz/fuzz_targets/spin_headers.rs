@@ -11,8 +11,8 @@
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 use libfuzzer_sys::fuzz_target;
-use wasi_httpd::http::headers::{self, SpinHeaderInput};
-use wasi_httpd::router::Router;
+use wasi_httpd::fuzzing::{SpinHeaderInput, authority, insert_all, spin_headers, strip_inbound};
+use wasi_httpd::fuzzing::Router;
 
 fuzz_target!(|text: &str| {
     let mut lines = text.lines();
@@ -32,8 +32,8 @@ fuzz_target!(|text: &str| {
         }
     }
     let uri = path.parse::<http::Uri>().unwrap_or_default();
-    let _ = headers::authority(&uri, &map);
-    headers::strip_inbound(&mut map);
+    let _ = authority(&uri, &map);
+    strip_inbound(&mut map);
     for name in map.keys() {
         assert!(!name.as_str().starts_with("spin-"), "{name} left in");
         assert_ne!(name, http::header::CONNECTION);
@@ -45,7 +45,7 @@ fuzz_target!(|text: &str| {
         return;
     };
     let full_url = format!("http://example.test{path}");
-    let values = headers::spin_headers(&SpinHeaderInput {
+    let values = spin_headers(&SpinHeaderInput {
         full_url: &full_url,
         client_addr: "127.0.0.1:1",
         route: &found,
@@ -53,5 +53,5 @@ fuzz_target!(|text: &str| {
     for (name, _) in &values {
         assert!(name.as_str().starts_with("spin-"), "{name}");
     }
-    headers::insert_all(&mut map, values);
+    insert_all(&mut map, values);
 });

@@ -7,7 +7,7 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|output: &[u8]| {
-    let response = wasi_httpd::executor::cgi_response(output, "fuzz");
+    let response = wasi_httpd::fuzzing::cgi_response(output, "fuzz");
     let status = response.status().as_u16();
     assert!((100..1000).contains(&status), "status {status}");
 });

@@ -60,8 +60,6 @@ pub struct SqliteConfig {
 /// A parsed runtime configuration (empty without `--runtime-config-file`).
 #[derive(Debug, Clone, Default)]
 pub struct RuntimeConfig {
-    /// The file it was read from.
-    pub path: Option<PathBuf>,
     /// `state_dir`, made absolute.
     pub state_dir: Option<PathBuf>,
     pub key_value: BTreeMap<String, KvConfig>,
@@ -132,7 +130,6 @@ impl RuntimeConfig {
         })?;
         let dir = path.parent().unwrap_or(Path::new("."));
         let mut config = RuntimeConfig {
-            path: Some(path.to_path_buf()),
             ..Default::default()
         };
         for (key, value) in &table {

@@ -38,7 +38,7 @@ use inbound_http::InboundHttpExecutor;
 pub use p2::P2Executor;
 pub use p3::{P3Executor, Reuse, ReuseLimits};
 use runtime::define_host;
-pub use runtime::{Compiled, Runtime, Starting};
+pub use runtime::{Compiled, Starting};
 use stores::StoreMaker;
 pub use wagi::{WagiExecutor, cgi_response};
 

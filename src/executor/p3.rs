@@ -47,7 +47,6 @@ pub struct ReuseLimits {
     pub max_concurrent: Reuse,
     pub idle_timeout: (Duration, Duration),
     pub request_timeout: Duration,
-    pub max_memory: usize,
 }
 
 pub struct P3Executor {

@@ -20,7 +20,7 @@ use crate::data::sqlite::SqliteAccess;
 use crate::metrics::InstanceLive;
 use crate::variables::ComponentVariables;
 use memory::GuestLimits;
-pub use outbound::{OutboundPolicy, Requests, wasi_body, wasi_error};
+pub use outbound::{OutboundPolicy, Requests, wasi_body};
 
 /// Everything one guest instance owns while it serves one request.
 pub struct HostState {

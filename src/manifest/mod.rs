@@ -172,7 +172,7 @@ pub struct Dependency {
 
 /// What of its component's configuration a dependency may use
 /// (`inherit_configuration`).
-pub use inherit::{CAPABILITIES, Inherit, capability_of};
+pub use inherit::{Inherit, capability_of};
 
 /// A host path made visible to the guest. Guest paths are absolute and `/`-separated.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex};
 
 pub use exposition::CONTENT_TYPE;
 pub use route::{ComponentMetrics, GuestFailure, InstanceLive, OutboundResult, RouteMetrics};
-pub use stats::{OpenConnection, Stats};
+pub use stats::Stats;
 
 /// The component label of a static response.
 pub const STATIC: &str = "(static)";

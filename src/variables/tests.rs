@@ -292,31 +292,6 @@ fn secret_values_are_redacted_in_debug() {
     assert!(format!("{:?}", with_default("shown")).contains("shown"));
 }
 
-#[test]
-fn is_secret_follows_the_manifest() {
-    let r = resolve(
-        &app(&[
-            (
-                "token",
-                VariableSpec {
-                    default: Some("t".into()),
-                    ..secret()
-                },
-            ),
-            ("host", with_default("h")),
-        ]),
-        &Providers::default(),
-    )
-    .unwrap();
-    assert!(r.is_secret("token"));
-    assert!(!r.is_secret("host"));
-    assert!(!r.is_secret("unknown"));
-    assert!(r.template_is_secret("Bearer {{ token }}"));
-    assert!(!r.template_is_secret("https://{{ host }}"));
-    assert!(!r.template_is_secret("literal"));
-    assert!(r.template_is_secret("{{ unterminated"));
-}
-
 fn sample() -> Resolved {
     resolve(
         &app(&[
@@ -383,16 +358,6 @@ fn malformed_templates_are_errors() {
     assert!(err.contains("not a variable name"), "{err}");
     let err = r.render("{{ Name }}").unwrap_err().to_string();
     assert!(err.contains("not a variable name"), "{err}");
-}
-
-#[test]
-fn template_variables_lists_references_in_order() {
-    assert_eq!(
-        template_variables("a{{ x }}b{{y}}{{ x }}").unwrap(),
-        ["x", "y", "x"]
-    );
-    assert!(template_variables("literal").unwrap().is_empty());
-    assert!(template_variables("{{ open").is_err());
 }
 
 #[test]

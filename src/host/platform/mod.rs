@@ -86,8 +86,6 @@ use bindings::spin::variables::variables as variables_v3;
 use bindings::wasi::config::store as config;
 use bindings::wasi::keyvalue::{atomics as wasi_atomics, batch as wasi_batch, store as wasi_store};
 
-pub use crate::variables::ComponentVariables;
-
 /// The store data the async (`async func`) platform interfaces reach
 /// through an [`Accessor`].
 pub struct Platform;
