@@ -64,11 +64,19 @@ impl CompileCache {
         what: &str,
         compile: impl FnOnce() -> Result<Component>,
     ) -> Result<(Component, Outcome)> {
+        let started = std::time::Instant::now();
         let key = key(engine, binary);
         let code = self.dir.join(format!("{key}.cwasm"));
         let sum = self.dir.join(format!("{key}.sha256"));
         match self.load(engine, &code, &sum) {
-            Ok(Some(component)) => return Ok((component, Outcome::Hit)),
+            Ok(Some(component)) => {
+                tracing::debug!(
+                    component = what,
+                    duration_us = started.elapsed().as_micros() as u64,
+                    "compile cache hit"
+                );
+                return Ok((component, Outcome::Hit));
+            }
             Ok(None) => {}
             Err(why) => tracing::warn!(
                 component = what,

@@ -70,7 +70,12 @@ impl Starting {
 
 impl Runtime {
     pub fn new(engine: Engine) -> Result<Self> {
+        let started = std::time::Instant::now();
         let linker = linker(&engine)?;
+        tracing::debug!(
+            duration_us = started.elapsed().as_micros() as u64,
+            "host interfaces linked"
+        );
         Ok(Self { engine, linker })
     }
 
