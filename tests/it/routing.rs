@@ -77,7 +77,9 @@ fn duplicate_routes_last_wins_and_each_duplicate_is_logged_as_an_error() {
     let app = app(&[("/dup", "first"), ("/dup", "second"), ("/dup", "third")]);
     let daemon = Daemon::start(&app, &[]);
     assert_eq!(daemon.get("/dup").text(), "third");
-    let log = daemon.stderr();
+    // The route warnings come before the `serving` line; stderr is read
+    // on a thread of its own, so wait for that line.
+    let log = daemon.wait_for_log("listeners=");
     let errors: Vec<&str> = log
         .lines()
         .filter(|l| l.contains("ERROR") && l.contains("/dup"))
