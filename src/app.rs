@@ -42,7 +42,7 @@ impl Trigger {
     /// id, or the trigger id for a static response.
     pub fn name(&self) -> &str {
         match &self.target {
-            Target::Component(c) => &c.id,
+            Target::Component(c) => c.id(),
             Target::Static(_) => &self.id,
         }
     }
@@ -260,7 +260,7 @@ impl Loader {
                 }
             };
             let (label, name) = match &target {
-                Target::Component(c) => (&*c.id, &*c.id),
+                Target::Component(c) => (&**c.id(), &**c.id()),
                 Target::Static(_) => (metrics::STATIC, trigger.id.as_str()),
             };
             let route_metrics = match &trigger.route {
@@ -442,7 +442,7 @@ impl LoadedApp {
     /// The component with this id, for service chaining.
     pub fn component(&self, id: &str) -> Option<&Arc<LoadedComponent>> {
         self.triggers.iter().find_map(|t| match &t.target {
-            Target::Component(c) if &*c.id == id => Some(c),
+            Target::Component(c) if &**c.id() == id => Some(c),
             _ => None,
         })
     }
@@ -458,7 +458,7 @@ impl LoadedApp {
             .triggers
             .iter()
             .filter_map(|t| match &t.target {
-                Target::Component(c) => Some(&*c.id),
+                Target::Component(c) => Some(&**c.id()),
                 Target::Static(_) => None,
             })
             .collect();

@@ -179,9 +179,8 @@ pub struct ComponentSetup {
 
 /// A component ready to serve: compiled, linked and pre-instantiated.
 pub struct LoadedComponent {
-    pub id: Arc<str>,
-    /// Its setup, which every store it serves is made from.
-    stores: StoreMaker,
+    /// Its id and setup, which every store it serves is made from.
+    maker: StoreMaker,
     executor: Box<dyn Execute>,
 }
 
@@ -271,8 +270,7 @@ impl LoadedComponent {
         };
         let id: Arc<str> = id.into();
         Ok(Self {
-            id: id.clone(),
-            stores: StoreMaker {
+            maker: StoreMaker {
                 engine: engine.clone(),
                 output: guest_output::budget(&id),
                 id,
@@ -280,16 +278,21 @@ impl LoadedComponent {
                 files_root: setup.files_root,
                 allowed: Arc::new(setup.allowed),
                 variables: setup.variables,
-                stores: setup.stores,
+                data: setup.stores,
                 metrics,
             },
             executor,
         })
     }
 
+    /// The component's id in the manifest.
+    pub fn id(&self) -> &Arc<str> {
+        &self.maker.id
+    }
+
     /// Its counters.
     pub fn metrics(&self) -> &ComponentMetrics {
-        &self.stores.metrics
+        &self.maker.metrics
     }
 
     /// Which export the executor calls, for the log.
@@ -306,7 +309,7 @@ impl LoadedComponent {
         // Converted before the call, so that the call's future holds only
         // wasi:http's body type.
         self.executor
-            .handle(&self.stores, env, request.map(wasi_body))
+            .handle(&self.maker, env, request.map(wasi_body))
     }
 }
 

@@ -29,7 +29,8 @@ pub(super) struct StoreMaker {
     pub(super) files_root: Option<FilesRoot>,
     pub(super) allowed: Arc<AllowedHosts>,
     pub(super) variables: ComponentVariables,
-    pub(super) stores: Stores,
+    /// Its key-value stores and SQLite databases.
+    pub(super) data: Stores,
     /// Its guests' output budget (`--guest-log-limit`).
     pub(super) output: Arc<OutputBudget>,
     /// Its counters (guest errors, outbound requests, instances).
@@ -83,7 +84,7 @@ impl StoreMaker {
             files_root: self.files_root.as_ref().map(|r| r.path().to_path_buf()),
             allowed: self.allowed.clone(),
             variables: self.variables.clone(),
-            stores: self.stores.clone(),
+            stores: self.data.clone(),
             output: self.output.clone(),
             metrics: self.metrics.clone(),
             max_memory,

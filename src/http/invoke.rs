@@ -93,7 +93,7 @@ pub async fn invoke(call: Invocation, request: Request<Body>) -> Response<Body> 
             shared.clone(),
             call.deadline,
             request_id.clone(),
-            component.id.clone(),
+            component.id().clone(),
         )
         .await
         {
@@ -128,7 +128,7 @@ pub async fn invoke(call: Invocation, request: Request<Body>) -> Response<Body> 
         }
         Err(GuestError::Timeout) => {
             failed(GuestFailure::Timeout);
-            tracing::error!(component = %component.id, %request_id, timeout_s = limits.request_timeout.as_secs_f64(), "request deadline passed; answering 504");
+            tracing::error!(component = %component.id(), %request_id, timeout_s = limits.request_timeout.as_secs_f64(), "request deadline passed; answering 504");
             text(
                 StatusCode::GATEWAY_TIMEOUT,
                 "the app did not answer in time",
@@ -136,7 +136,7 @@ pub async fn invoke(call: Invocation, request: Request<Body>) -> Response<Body> 
         }
         Err(GuestError::Busy) => {
             shared.metrics.rejected(Reject::HostBuffers);
-            tracing::warn!(component = %component.id, %request_id, in_use = shared.buffers.in_use(), "the host buffer budget (--max-host-buffers) is spent; answering 503");
+            tracing::warn!(component = %component.id(), %request_id, in_use = shared.buffers.in_use(), "the host buffer budget (--max-host-buffers) is spent; answering 503");
             busy()
         }
         Err(error) => {
@@ -147,7 +147,7 @@ pub async fn invoke(call: Invocation, request: Request<Body>) -> Response<Body> 
                 GuestError::Memory(_) => GuestFailure::Memory,
                 GuestError::Trap(_) | GuestError::Timeout | GuestError::Busy => GuestFailure::Trap,
             });
-            tracing::error!(component = %component.id, %request_id, error = %error, "request failed");
+            tracing::error!(component = %component.id(), %request_id, error = %error, "request failed");
             empty(StatusCode::INTERNAL_SERVER_ERROR)
         }
     }

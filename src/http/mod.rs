@@ -45,7 +45,7 @@ pub async fn handle(shared: Arc<Shared>, request: Request<Incoming>, peer: Peer)
         shared: shared.clone(),
     });
     let record = AccessRecord::start(&request, &peer, shared);
-    let response = answer(router.route(request, &peer, &record)).await;
+    let response = answer(router.route(request, peer, &record)).await;
     record.finish(response)
 }
 
@@ -76,7 +76,7 @@ impl AppRouter {
     fn route(
         self: &Arc<Self>,
         request: Request<Incoming>,
-        peer: &Peer,
+        peer: Peer,
         record: &AccessRecord,
     ) -> Served {
         let path = request.uri().path();
@@ -117,7 +117,7 @@ impl AppRouter {
         record.set_route(&trigger.metrics);
         let request = request.map(|body| body.map_err(|e| Box::new(e) as BoxError).boxed_unsync());
         let origin = Origin::Client {
-            peer: peer.clone(),
+            peer,
             authority,
             request_id: record.id.clone(),
             started: record.started,
