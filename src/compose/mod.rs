@@ -8,11 +8,10 @@
 //!   first, each importing the next one's `wasi:http/handler`.
 //!
 //! A dependency or middleware gets of the component's configuration only
-//! what it inherits ([`deny`]). The result is one component binary, which
+//! what it inherits ([`crate::manifest::deny`]). The result is one component binary, which
 //! is compiled and cached like any other; this module only deals in bytes
 //! and does not depend on wasmtime.
 
-pub mod deny;
 pub mod inputs;
 
 use std::collections::{BTreeMap, HashSet};
@@ -21,8 +20,8 @@ use anyhow::{Context, Result, bail};
 use wac_graph::types::{ItemKind, Package, SubtypeChecker, WorldId};
 use wac_graph::{CompositionGraph, EncodeOptions, NodeId};
 
-use crate::manifest::Inherit;
 use crate::manifest::dependency_name::Name;
+use crate::manifest::{Inherit, deny};
 
 /// A component that satisfies imports of another: its binary (a
 /// component, not a core module) and what it inherits.
@@ -151,7 +150,7 @@ pub fn middleware(handler: &[u8], layers: Vec<Part>) -> Result<Vec<u8>> {
     };
     let mut upstream = graph.alias_instance_export(node, &export)?;
     for (index, layer) in layers.iter().enumerate().rev() {
-        let name = format!("mw-{}", deny::label(index));
+        let name = format!("mw-{}", label(index));
         let (world, node) =
             instantiate(&mut graph, &name, layer.bytes.clone(), Some(&layer.inherit))
                 .with_context(|| format!("`{}`", layer.label))?;
@@ -250,5 +249,32 @@ fn keys<'a>(names: impl Iterator<Item = &'a String>) -> String {
         "nothing".to_owned()
     } else {
         names.join(", ")
+    }
+}
+
+/// A label for the `index`th part of a kind (`a`, `b`, … `z`, `ba`, …):
+/// letters only, so that it is a valid word of an import name.
+fn label(index: usize) -> String {
+    let mut n = index;
+    let mut out = Vec::new();
+    loop {
+        out.push(b'a' + (n % 26) as u8);
+        n /= 26;
+        if n == 0 {
+            break;
+        }
+    }
+    out.reverse();
+    String::from_utf8(out).expect("ASCII letters")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn labels_are_letters_in_order() {
+        assert_eq!(
+            (super::label(0), super::label(25), super::label(26)),
+            ("a".into(), "z".into(), "ba".into())
+        );
     }
 }

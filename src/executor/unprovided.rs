@@ -15,8 +15,8 @@ use wasmtime::Engine;
 use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{Component, Linker, LinkerInstance, ResourceType};
 
-use crate::compose::deny;
 use crate::host::HostState;
+use crate::manifest::deny;
 
 /// The packages whose interfaces Spin serves: only these are stubbed.
 const SPIN_PACKAGES: &[&str] = &["fermyon:spin/", "spin:", "wasi:otel/"];
@@ -29,7 +29,7 @@ const WASI_CANDIDATES: &[&str] = &["@0.2.0-rc-2023-10-18", "@0.2.0-rc-2023-11-10
 
 /// Whether an import may be stubbed: Spin's packages, WASI interfaces of
 /// the release candidates wasi-httpd serves, and the imports a composed
-/// dependency was denied ([`crate::compose::deny`]).
+/// dependency was denied ([`crate::manifest::deny`]).
 fn stubbable(name: &str) -> bool {
     SPIN_PACKAGES.iter().any(|p| name.starts_with(p))
         || (name.starts_with("wasi:") && WASI_CANDIDATES.iter().any(|v| name.ends_with(v)))

@@ -1,7 +1,7 @@
 //! `inherit_configuration`: which of its component's configuration keys a
 //! dependency may use, and the host interfaces each key governs, as Spin's
 //! `spin-capabilities` groups them. The composition enforces it
-//! (`crate::compose`'s `deny`).
+//! (with the names of [`super::deny`]).
 
 /// Configuration keys and the interfaces (without versions) they govern.
 pub const CAPABILITIES: &[(&str, &[&str])] = &[

@@ -12,6 +12,7 @@
 //! to fix it. Any error fails the whole load; there is no partial result.
 
 mod component;
+pub mod deny;
 mod dependencies;
 pub mod dependency_name;
 mod doc;

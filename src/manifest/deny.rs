@@ -1,12 +1,13 @@
-//! Enforcing what a dependency may use of its component's configuration
-//! (`inherit_configuration`, see [`crate::manifest::Inherit`]). A
+//! The names that enforce what a dependency may use of its component's
+//! configuration (`inherit_configuration`, see [`Inherit`]). A
 //! dependency's import of an interface whose key it does not inherit is
 //! renamed `denied-<part>-<interface>` in the composition, so it can never reach
 //! the host's implementation (which serves the component with the
 //! component's configuration); the executor links those names to functions
-//! that trap with [`trap_message`].
+//! that trap with [`trap_message`]. The composer (`crate::compose`) and the
+//! executor both read these names, so they live with the manifest.
 
-use crate::manifest::{Inherit, capability_of};
+use super::{Inherit, capability_of};
 
 /// The prefix of a denied import's name.
 pub const DENIED: &str = "denied-";
@@ -33,22 +34,6 @@ fn original(import: &str) -> Option<&str> {
     let colon = rest.find(':')?;
     let start = rest[..colon].rfind('-')? + 1;
     Some(&rest[start..])
-}
-
-/// A label for the `index`th part of a kind (`a`, `b`, … `z`, `ba`, …):
-/// letters only, so that it is a valid word of an import name.
-pub fn label(index: usize) -> String {
-    let mut n = index;
-    let mut out = Vec::new();
-    loop {
-        out.push(b'a' + (n % 26) as u8);
-        n /= 26;
-        if n == 0 {
-            break;
-        }
-    }
-    out.reverse();
-    String::from_utf8(out).expect("ASCII letters")
 }
 
 /// For a denied import name, the message its functions trap with.
@@ -86,10 +71,6 @@ mod tests {
         assert_eq!(
             import_name(&all, "fermyon:spin/key-value@2.0.0", "dep-a"),
             None
-        );
-        assert_eq!(
-            (label(0), label(25), label(26)),
-            ("a".into(), "z".into(), "ba".into())
         );
     }
 
