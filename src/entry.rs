@@ -7,11 +7,14 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::app::Loader;
-use crate::cli::{Cli, Command};
-use crate::daemon::{self, Failure};
-use crate::executor::Starting;
-use crate::{app_build, config, engine, listen, logging, systemd};
+use crate::guest::executor::Starting;
+use crate::load::app::Loader;
+use crate::process::cli::{Cli, Command};
+use crate::process::daemon::{self, Failure};
+use crate::{
+    guest::engine, load::app_build, process::config, process::logging, process::systemd,
+    serve::listen,
+};
 
 /// Exit status for a configuration error: a bad manifest, component, socket
 /// or flag value (sysexits' EX_CONFIG). The units do not restart on it.
@@ -84,7 +87,7 @@ pub fn main() -> ExitCode {
 
 /// `check` and `compile`: load and compile everything, serve nothing;
 /// `compile` insists on a compile cache to fill.
-fn check(args: &crate::cli::AppArgs, fill_cache: bool) -> anyhow::Result<String> {
+fn check(args: &crate::process::cli::AppArgs, fill_cache: bool) -> anyhow::Result<String> {
     let environment = config::Environment::from_process();
     // `check` writes no state: `--key-value` and `--sqlite` are for serving.
     let options = config::load_options(args, &environment, false);
@@ -103,7 +106,7 @@ fn check(args: &crate::cli::AppArgs, fill_cache: bool) -> anyhow::Result<String>
     let runtime = Starting::spawn(|| engine::build(&engine::EngineOptions::default()))?;
     let providers = environment.providers(args.variables.clone());
     let reuse = daemon::reuse_limits(&Default::default(), &Default::default());
-    let metrics = crate::metrics::Metrics::new();
+    let metrics = crate::base::metrics::Metrics::new();
     let app = Loader::new(
         runtime,
         args.manifest.clone(),

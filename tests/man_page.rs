@@ -1,5 +1,5 @@
 //! The man page (`man/wasi-httpd.8`) and the README document the command line
-//! that `src/cli.rs` declares and the units in `systemd/`.
+//! that `src/process/cli.rs` declares and the units in `systemd/`.
 //!
 //! The real binary is asked for `--help`, `serve --help` and `check --help`;
 //! every long flag (`--xxx`) and every `WASI_HTTPD_*` variable in that output
