@@ -82,6 +82,9 @@ pub fn has(message: &str, assignment: &str) -> bool {
 pub enum Sock {
     Tcp(&'static str),
     Unix(&'static str),
+    /// A UDP socket (`systemd-socket-activate -d`, which makes every
+    /// socket of the activator a datagram one: do not mix it with others).
+    Udp(&'static str),
 }
 
 /// The daemon under `systemd-socket-activate`.
@@ -89,6 +92,7 @@ pub struct Activated {
     child: Child,
     pub tcp: Vec<SocketAddr>,
     pub unix: Vec<PathBuf>,
+    pub udp: Vec<SocketAddr>,
     pub notify: NotifySocket,
     pub stderr: Arc<Mutex<String>>,
     _dir: tempfile::TempDir,
@@ -114,6 +118,7 @@ impl Activated {
         let mut names = Vec::new();
         let mut tcp = Vec::new();
         let mut unix = Vec::new();
+        let mut udp = Vec::new();
         for sock in socks {
             match sock {
                 Sock::Tcp(name) => {
@@ -128,7 +133,25 @@ impl Activated {
                     unix.push(path);
                     names.push(*name);
                 }
+                Sock::Udp(name) => {
+                    let port = std::net::UdpSocket::bind("127.0.0.1:0")
+                        .unwrap()
+                        .local_addr()
+                        .unwrap()
+                        .port();
+                    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+                    cmd.arg("-l").arg(addr.to_string());
+                    udp.push(addr);
+                    names.push(*name);
+                }
             }
+        }
+        assert!(
+            udp.is_empty() || (tcp.is_empty() && unix.is_empty()),
+            "systemd-socket-activate makes all of its sockets datagram ones or none"
+        );
+        if !udp.is_empty() {
+            cmd.arg("-d");
         }
         cmd.arg(format!("--fdname={}", names.join(":")));
         cmd.arg("-E")
@@ -146,10 +169,11 @@ impl Activated {
             .spawn()
             .expect("systemd-socket-activate (package systemd) is needed");
         let stderr = crate::support::collect(child.stderr.take().unwrap());
-        let activated = Self {
+        let mut activated = Self {
             child,
             tcp,
             unix,
+            udp,
             notify,
             stderr,
             _dir: dir,
@@ -160,8 +184,27 @@ impl Activated {
 
     /// Waits until the activator listens, then connects once to start the
     /// daemon (the connection stays in the backlog until it is served).
-    fn wait_listening(&self) {
+    /// A datagram activator is started by a datagram, which is lost if it
+    /// arrives before the activator binds: those are sent until the daemon
+    /// has started (it has logged or exited).
+    fn wait_listening(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(10);
+        if let Some(addr) = self.udp.first() {
+            let sender = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+            loop {
+                let _ = sender.send_to(b"start", addr);
+                let started =
+                    !self.stderr().is_empty() || self.child.try_wait().expect("wait").is_some();
+                if started {
+                    return;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "systemd-socket-activate did not start the daemon on a datagram"
+                );
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
         loop {
             let ready = match (self.tcp.first(), self.unix.first()) {
                 (Some(addr), _) => std::net::TcpStream::connect(addr).is_ok(),
@@ -196,10 +239,14 @@ impl Activated {
         nix::sys::signal::kill(self.pid(), signal).expect("send a signal");
     }
 
+    /// Waits until the daemon has exited and its whole log has been read
+    /// (the reading thread drops its handle on the log at end of file).
     pub fn wait(&mut self, within: Duration) -> ExitStatus {
         let deadline = Instant::now() + within;
         loop {
-            if let Some(status) = self.child.try_wait().expect("wait") {
+            if let Some(status) = self.child.try_wait().expect("wait")
+                && Arc::strong_count(&self.stderr) == 1
+            {
                 return status;
             }
             assert!(

@@ -237,38 +237,11 @@ fn startup_failure_sends_status_and_exits_non_zero() {
 #[test]
 fn an_inherited_fd_that_is_not_a_listening_stream_socket_is_named_in_the_error() {
     let app = TestApp::new(&static_app("v1"));
-    let port = std::net::UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let listen = format!("127.0.0.1:{port}");
-    let child = std::process::Command::new("systemd-socket-activate")
-        .args(["-d", "-l", &listen, "--fdname=weird", "-E", "RUST_LOG=info"])
-        .arg(crate::support::BIN)
-        .args(["serve", app.path().to_str().unwrap()])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("systemd-socket-activate");
     // A datagram starts the daemon with the UDP socket as fd 3.
-    let sender = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-    let deadline = Instant::now() + LONG;
-    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
-    let code = loop {
-        let _ = sender.send_to(b"start", &listen);
-        std::thread::sleep(Duration::from_millis(100));
-        match nix::sys::wait::waitpid(pid, Some(nix::sys::wait::WaitPidFlag::WNOHANG)) {
-            Ok(nix::sys::wait::WaitStatus::Exited(_, code)) => break code,
-            Ok(nix::sys::wait::WaitStatus::StillAlive) => {}
-            other => panic!("unexpected wait status {other:?}"),
-        }
-        assert!(Instant::now() < deadline, "the daemon never started");
-    };
-    assert_eq!(code, 78);
-    let out = child;
-    let mut err = String::new();
-    std::io::Read::read_to_string(&mut out.stderr.unwrap(), &mut err).unwrap();
+    let mut daemon = Activated::spawn(&app, &[Sock::Udp("weird")], &[], &[]);
+    let status = daemon.wait(LONG);
+    assert_eq!(status.code(), Some(78), "{}", daemon.stderr());
+    let err = daemon.stderr();
     assert!(
         err.contains("fd 3") && err.contains("\"weird\"") && err.contains("not a stream socket"),
         "{err}"
