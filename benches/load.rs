@@ -81,11 +81,17 @@ mod scrape;
 mod server;
 #[path = "load/startup.rs"]
 mod startup;
-// The tests' harness builds the guests (adding the wasm32-wasip2 target if
-// it is missing); the bench uses only that part of it.
+// The tests' harness: it builds the guests, writes the apps' manifests and
+// starts Redis; the bench uses only those parts of it.
 #[allow(dead_code)]
 #[path = "../tests/it/client.rs"]
 mod client;
+#[allow(dead_code)]
+#[path = "../tests/it/manifest.rs"]
+mod manifest;
+#[allow(dead_code)]
+#[path = "../tests/it/servers.rs"]
+mod servers;
 #[allow(dead_code)]
 #[path = "../tests/it/support.rs"]
 mod support;
@@ -95,8 +101,11 @@ use std::path::Path;
 use std::time::Duration;
 
 use driver::{Summary, Target};
+use manifest::Manifest;
 use server::Server;
+use servers::Redis;
 use startup::{Cache, Launch, Starts};
+use support::TestApp;
 
 const MAX_CONNECTIONS: usize = 1024;
 const HELLO: &str = "hello from wasi-httpd\n";
@@ -135,8 +144,14 @@ fn main() {
     );
     let wasmtime = server::find_wasmtime();
     let hello = support::wasm("hello");
-    let app = tempfile::tempdir().expect("a temporary directory");
-    std::fs::write(app.path().join("spin.toml"), manifest(&hello)).expect("write spin.toml");
+    let app = Manifest::new("load")
+        .route("/...", "hello")
+        .trigger(
+            r#""/static""#,
+            r#"static_response = { headers = { content-type = "text/plain" }, body = "hello\n" }"#,
+        )
+        .component("hello", "hello", "")
+        .app();
 
     let load = load_table(
         app.path(),
@@ -205,8 +220,13 @@ fn load_table(
         peer.wait_ready("/hello", HELLO);
         peer
     });
-    let redis = RedisServer::start();
-    let (data, _data_dirs) = data_daemon(cache.path(), redis.as_ref());
+    let redis = support::on_path("redis-server")
+        .then(Redis::start)
+        .or_else(|| {
+            eprintln!("load: no redis-server on PATH: no Redis row");
+            None
+        });
+    let (data, _data_app, _data_state) = data_daemon(cache.path(), redis.as_ref());
     let addr = server::free_addr();
     let mut hyper = Server::spawn("hyper baseline", server::baseline(addr), addr);
     hyper.wait_ready("/", "hello\n");
@@ -394,65 +414,26 @@ fn setting<T: std::str::FromStr>(name: &str, default: T) -> T {
 /// What `GET /row/default/bench/1` answers.
 const SQLITE_ROW: &str = "Value::Integer(1)|Value::Text(\"hello\")";
 
-/// A `redis-server` of the bench's own on a free port, when one is
-/// installed (`apt-get install redis-server`); stopped when dropped.
-struct RedisServer {
-    child: std::process::Child,
-    port: u16,
-}
-
-impl RedisServer {
-    fn start() -> Option<Self> {
-        let port = server::free_addr().port();
-        let child = std::process::Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-            ])
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .inspect_err(|e| eprintln!("load: no redis-server ({e}): no Redis row"))
-            .ok()?;
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "redis-server did not start"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Some(Self { child, port })
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// A second wasi-httpd serving the `platform` guest on `/...` with a
 /// key-value store (key `bench` seeded), one on `redis` if there is one
 /// (`shared`), and the default SQLite database (table `bench`, one row):
-/// the data scenarios. Returns it and its directories (app, state), which
-/// must outlive it.
-fn data_daemon(cache: &Path, redis: Option<&RedisServer>) -> (Server, [tempfile::TempDir; 2]) {
-    let (app, state) = (tempfile::tempdir(), tempfile::tempdir());
-    let (app, state) = (app.expect("a directory"), state.expect("a directory"));
-    let source = serde_json::to_string(&support::wasm("platform").display().to_string())
-        .expect("a JSON string");
-    let manifest = format!(
-        "spin_manifest_version = 2\n[application]\nname = \"data\"\n[[trigger.http]]\n\
-         route = \"/...\"\ncomponent = \"platform\"\n[component.platform]\nsource = {source}\n\
-         key_value_stores = [\"default\"{}]\nsqlite_databases = [\"default\"]\n",
-        if redis.is_some() { ", \"shared\"" } else { "" }
-    );
-    std::fs::write(app.path().join("spin.toml"), manifest).expect("write spin.toml");
+/// the data scenarios. Returns it with its app and its state directory,
+/// which must outlive it.
+fn data_daemon(cache: &Path, redis: Option<&Redis>) -> (Server, TestApp, tempfile::TempDir) {
+    let stores = if redis.is_some() {
+        r#"key_value_stores = ["default", "shared"]"#
+    } else {
+        r#"key_value_stores = ["default"]"#
+    };
+    let app = Manifest::new("data")
+        .route("/...", "platform")
+        .component(
+            "platform",
+            "platform",
+            &format!("{stores}\nsqlite_databases = [\"default\"]"),
+        )
+        .app();
+    let state = tempfile::tempdir().expect("a directory");
     let addr = server::free_addr();
     let mut command = server::wasi_httpd(app.path(), Some(addr), cache);
     command
@@ -460,10 +441,12 @@ fn data_daemon(cache: &Path, redis: Option<&RedisServer>) -> (Server, [tempfile:
         .arg(state.path());
     if let Some(redis) = redis {
         let config = app.path().join("runtime-config.toml");
-        let url = format!("redis://127.0.0.1:{}/0", redis.port);
         std::fs::write(
             &config,
-            format!("[key_value_store.shared]\ntype = \"redis\"\nurl = \"{url}\"\n"),
+            format!(
+                "[key_value_store.shared]\ntype = \"redis\"\nurl = \"{}\"\n",
+                redis.url()
+            ),
         )
         .expect("write runtime-config.toml");
         command.arg("--runtime-config-file").arg(config);
@@ -488,27 +471,5 @@ fn data_daemon(cache: &Path, redis: Option<&RedisServer>) -> (Server, [tempfile:
         let response = support::send(addr, &request);
         assert_eq!(response.status, 200, "{statement}: {}", response.text());
     }
-    (data, [app, state])
-}
-
-fn manifest(hello: &Path) -> String {
-    // A JSON string is a valid TOML basic string.
-    let source = serde_json::to_string(&hello.display().to_string()).expect("a JSON string");
-    format!(
-        r#"spin_manifest_version = 2
-[application]
-name = "load"
-
-[[trigger.http]]
-route = "/..."
-component = "hello"
-
-[[trigger.http]]
-route = "/static"
-static_response = {{ headers = {{ content-type = "text/plain" }}, body = "hello\n" }}
-
-[component.hello]
-source = {source}
-"#
-    )
+    (data, app, state)
 }

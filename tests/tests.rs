@@ -6,6 +6,8 @@
 mod activation;
 #[path = "it/client.rs"]
 mod client;
+#[path = "it/manifest.rs"]
+mod manifest;
 #[path = "it/support.rs"]
 mod support;
 

@@ -5,12 +5,14 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
+use crate::manifest::Manifest;
 use crate::support::{Daemon, TestApp, run};
 
 fn app() -> TestApp {
-    TestApp::new(
-        "spin_manifest_version = 2\n[application]\nname = \"cached\"\n\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"hello\"\n\n[component.hello]\nsource = \"{hello.wasm}\"\n",
-    )
+    Manifest::new("cached")
+        .route("/...", "hello")
+        .component("hello", "hello", "")
+        .app()
 }
 
 /// The cache's entries: (code, checksum) file pairs.

@@ -7,36 +7,18 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
+use crate::manifest::Manifest;
 use crate::support::{Connection, Daemon, TestApp, get, send};
 
 fn app() -> TestApp {
-    TestApp::new(
-        r#"spin_manifest_version = 2
-[application]
-name = "edge"
-
-[[trigger.http]]
-route = "/..."
-component = "trap"
-
-[[trigger.http]]
-route = "/slow"
-component = "slow"
-
-[[trigger.http]]
-route = "/echo"
-component = "echo"
-
-[component.trap]
-source = "{trap.wasm}"
-
-[component.slow]
-source = "{slow.wasm}"
-
-[component.echo]
-source = "{echo.wasm}"
-"#,
-    )
+    Manifest::new("edge")
+        .route("/...", "trap")
+        .route("/slow", "slow")
+        .route("/echo", "echo")
+        .component("trap", "trap", "")
+        .component("slow", "slow", "")
+        .component("echo", "echo", "")
+        .app()
 }
 
 #[test]

@@ -2,12 +2,14 @@
 //! app's own files, nor its outgoing requests more than the addresses its
 //! `allowed_outbound_hosts` names.
 
+use crate::manifest::Manifest;
 use crate::support::{Daemon, TestApp, run};
 
 fn app(files: &str) -> TestApp {
-    let app = TestApp::new(&format!(
-        "spin_manifest_version = 2\n[application]\nname = \"files\"\n\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"env\"\n\n[component.env]\nsource = \"{{envfiles.wasm}}\"\nfiles = [{files}]\n"
-    ));
+    let app = Manifest::new("files")
+        .route("/...", "env")
+        .component("env", "envfiles", &format!("files = [{files}]"))
+        .app();
     app.write("static/a.txt", "a");
     std::os::unix::fs::symlink("a.txt", app.path().join("static/alias")).unwrap();
     app
@@ -81,9 +83,14 @@ fn links_inside_the_app_are_served() {
 }
 
 pub fn outbound_app(allowed: &str) -> TestApp {
-    TestApp::new(&format!(
-        "spin_manifest_version = 2\n[application]\nname = \"out\"\n\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"outbound\"\n\n[component.outbound]\nsource = \"{{outbound.wasm}}\"\nallowed_outbound_hosts = [{allowed}]\n"
-    ))
+    Manifest::new("out")
+        .route("/...", "outbound")
+        .component(
+            "outbound",
+            "outbound",
+            &format!("allowed_outbound_hosts = [{allowed}]"),
+        )
+        .app()
 }
 
 pub const PROHIBITED: &str = "error: ErrorCode::DestinationIpProhibited";
@@ -145,9 +152,13 @@ fn loopback_named_by_address_or_localhost_is_reached() {
 }
 
 fn wagi_app() -> TestApp {
-    TestApp::new(
-        "spin_manifest_version = 2\n[application]\nname = \"wagi\"\n\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"cgi\"\nexecutor = { type = \"wagi\" }\n\n[component.cgi]\nsource = \"{cgi.wasm}\"\n",
-    )
+    Manifest::new("wagi")
+        .trigger(
+            r#""/...""#,
+            "component = \"cgi\"\nexecutor = { type = \"wagi\" }",
+        )
+        .component("cgi", "cgi", "")
+        .app()
 }
 
 #[test]

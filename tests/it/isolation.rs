@@ -11,55 +11,27 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use crate::activation::{Activated, Sock, has};
+use crate::manifest::Manifest;
 use crate::support::{Daemon, TestApp, get};
 
 fn app() -> TestApp {
-    TestApp::new(
-        r#"spin_manifest_version = 2
-[application]
-name = "isolation"
-
-[[trigger.http]]
-route = "/static"
-static_response = { body = "static" }
-
-[[trigger.http]]
-route = "/..."
-component = "trap"
-
-[[trigger.http]]
-route = "/slow"
-component = "slow"
-
-[[trigger.http]]
-route = "/noresponse/..."
-component = "noresponse"
-
-[[trigger.http]]
-route = "/fetch/..."
-component = "outbound"
-
-[[trigger.http]]
-route = "/hello"
-component = "hello"
-
-[component.trap]
-source = "{trap.wasm}"
-
-[component.slow]
-source = "{slow.wasm}"
-
-[component.noresponse]
-source = "{noresponse.wasm}"
-
-[component.outbound]
-source = "{outbound.wasm}"
-allowed_outbound_hosts = ["http://*.spin.internal"]
-
-[component.hello]
-source = "{hello.wasm}"
-"#,
-    )
+    Manifest::new("isolation")
+        .static_response("/static", "static")
+        .route("/...", "trap")
+        .route("/slow", "slow")
+        .route("/noresponse/...", "noresponse")
+        .route("/fetch/...", "outbound")
+        .route("/hello", "hello")
+        .component("trap", "trap", "")
+        .component("slow", "slow", "")
+        .component("noresponse", "noresponse", "")
+        .component(
+            "outbound",
+            "outbound",
+            r#"allowed_outbound_hosts = ["http://*.spin.internal"]"#,
+        )
+        .component("hello", "hello", "")
+        .app()
 }
 
 /// Reads until the peer closes (true) or `within` passes (false).
@@ -386,26 +358,14 @@ fn get_within(addr: std::net::SocketAddr, path: &str, within: Duration) -> Optio
 }
 
 fn p3_app(files: bool) -> TestApp {
-    let app = TestApp::new(&format!(
-        r#"spin_manifest_version = 2
-[application]
-name = "p3chain"
-
-[[trigger.http]]
-route = "/..."
-component = "p3hello"
-
-[component.p3hello]
-source = "{{p3hello.wasm}}"
-allowed_outbound_hosts = ["http://p3hello.spin.internal"]
-{}
-"#,
-        if files {
-            "files = [\"static/**/*\"]"
-        } else {
-            ""
-        }
-    ));
+    let mut keys = String::from(r#"allowed_outbound_hosts = ["http://p3hello.spin.internal"]"#);
+    if files {
+        keys.push_str("\nfiles = [\"static/**/*\"]");
+    }
+    let app = Manifest::new("p3chain")
+        .route("/...", "p3hello")
+        .component("p3hello", "p3hello", &keys)
+        .app();
     app.write("static/a.txt", "a");
     app
 }

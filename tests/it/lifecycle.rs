@@ -9,14 +9,17 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::Signal;
 
 use crate::activation::{Activated, Sock, has};
+use crate::manifest::Manifest;
 use crate::support::{Connection, TestApp, get, send_unix};
 
 const LONG: Duration = Duration::from_secs(60);
 
 fn static_app(body: &str) -> String {
-    format!(
-        "spin_manifest_version = 2\n[application]\nname = \"life\"\n\n[[trigger.http]]\nroute = \"/...\"\nstatic_response = {{ body = \"{body}\" }}\n\n[[trigger.http]]\nroute = \"/slow\"\ncomponent = \"slow\"\n\n[component.slow]\nsource = \"{{slow.wasm}}\"\n"
-    )
+    Manifest::new("life")
+        .static_response("/...", body)
+        .route("/slow", "slow")
+        .component("slow", "slow", "")
+        .text()
 }
 
 #[test]

@@ -6,12 +6,18 @@
 use std::io::{Read, Write};
 use std::net::TcpListener;
 
+use crate::manifest::Manifest;
 use crate::support::{Daemon, TestApp, vars};
 
 fn app(allowed: &str) -> TestApp {
-    TestApp::new(&format!(
-        "spin_manifest_version = 2\n[application]\nname = \"old\"\n\n[[trigger.http]]\nroute = \"/old/...\"\ncomponent = \"old\"\n\n[component.old]\nsource = \"{{oldsdk.wasm}}\"\nallowed_outbound_hosts = [{allowed}]\n"
-    ))
+    Manifest::new("old")
+        .route("/old/...", "old")
+        .component(
+            "old",
+            "oldsdk",
+            &format!("allowed_outbound_hosts = [{allowed}]"),
+        )
+        .app()
 }
 
 #[test]

@@ -4,36 +4,22 @@
 //! variables in allowed hosts from flags, the environment and systemd
 //! credentials.
 
+use crate::manifest::Manifest;
 use crate::support::{Daemon, TestApp, run, upstream};
 
 fn app(allowed: &str, variables: &str) -> TestApp {
-    TestApp::new(&format!(
-        r#"spin_manifest_version = 2
-[application]
-name = "outbound"
-
-{variables}
-
-[[trigger.http]]
-route = "/..."
-component = "outbound"
-
-[[trigger.http]]
-route = {{ private = true }}
-component = "echo"
-
-[[trigger.http]]
-route = "/static"
-static_response = {{ body = "static answer" }}
-
-[component.outbound]
-source = "{{outbound.wasm}}"
-allowed_outbound_hosts = [{allowed}]
-
-[component.echo]
-source = "{{echo.wasm}}"
-"#
-    ))
+    Manifest::new("outbound")
+        .toml(variables)
+        .route("/...", "outbound")
+        .private("echo")
+        .static_response("/static", "static answer")
+        .component(
+            "outbound",
+            "outbound",
+            &format!("allowed_outbound_hosts = [{allowed}]"),
+        )
+        .component("echo", "echo", "")
+        .app()
 }
 
 #[test]

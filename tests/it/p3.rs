@@ -5,12 +5,14 @@
 
 use std::time::Duration;
 
+use crate::manifest::Manifest;
 use crate::support::{Daemon, TestApp};
 
 fn app() -> TestApp {
-    TestApp::new(
-        "spin_manifest_version = 2\n[application]\nname = \"p3\"\n\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"p3\"\n\n[component.p3]\nsource = \"{p3hello.wasm}\"\n",
-    )
+    Manifest::new("p3")
+        .route("/...", "p3")
+        .component("p3", "p3hello", "")
+        .app()
 }
 
 fn count(daemon: &Daemon, path: &str) -> String {

@@ -6,38 +6,42 @@
 //! undeclared store is denied as Spin denies it, an undefined one does not
 //! load.
 
+use crate::manifest::Manifest;
 use crate::support::{Daemon, TestApp};
 
 /// The platform guest, with `default` and `cache` stores (also used by
 /// `redis.rs`).
-pub const APP: &str = r#"spin_manifest_version = 2
-[application]
-name = "platform"
+/// The keys of the platform component in most tests: its two stores.
+pub const KEY_VALUE: &str = r#"key_value_stores = ["default", "cache"]"#;
 
+/// The app most platform tests serve: the `platform` guest on every route,
+/// with `keys` (what it may use) and its variables from the app's
+/// `greeting`, `name` and secret `token`.
+pub fn manifest(keys: &str) -> Manifest {
+    Manifest::new("platform")
+        .toml(
+            r#"
 [variables]
 greeting = { default = "hello" }
 name = { required = true }
-token = { required = true, secret = true }
-
-[[trigger.http]]
-route = "/..."
-component = "platform"
-
-[component.platform]
-source = "{platform.wasm}"
-key_value_stores = ["default", "cache"]
-
-[component.platform.variables]
-message = "{{ greeting }}, {{ name }}!"
-token = "{{ token }}"
-"#;
+token = { required = true, secret = true }"#,
+        )
+        .route("/...", "platform")
+        .component(
+            "platform",
+            "platform",
+            &format!(
+                "{keys}\n\n[component.platform.variables]\nmessage = \"{{{{ greeting }}}}, {{{{ name }}}}!\"\ntoken = \"{{{{ token }}}}\""
+            ),
+        )
+}
 
 /// Defines the `cache` store in the app's directory (`cache.db`).
 const RUNTIME_CONFIG: &str = "[key_value_store.cache]\ntype = \"spin\"\npath = \"cache.db\"\n";
 
 /// The app, with its runtime configuration written beside it.
 fn platform_app() -> TestApp {
-    let app = TestApp::new(APP);
+    let app = crate::platform::manifest(KEY_VALUE).app();
     app.write("runtime-config.toml", RUNTIME_CONFIG);
     app
 }
@@ -187,10 +191,7 @@ fn wasi_keyvalue_buckets_are_the_declared_stores() {
 
 #[test]
 fn sqlite_default_database_persists_and_only_declared_databases_open() {
-    let app = TestApp::new(&APP.replace(
-        "key_value_stores = [\"default\", \"cache\"]",
-        "sqlite_databases = [\"default\", \"other\"]",
-    ));
+    let app = crate::platform::manifest("sqlite_databases = [\"default\", \"other\"]").app();
     let state = tempfile::tempdir().unwrap();
     let other = state.path().join("elsewhere/other.db");
     app.write(
@@ -273,8 +274,7 @@ fn labels_that_are_not_defined_do_not_load() {
             "[sqlite_database.reports]",
         ),
     ] {
-        let app =
-            TestApp::new(&APP.replace("key_value_stores = [\"default\", \"cache\"]", declared));
+        let app = crate::platform::manifest(declared).app();
         let out = crate::support::run(&[
             "check",
             "--variable",
@@ -360,10 +360,7 @@ fn a_bad_runtime_configuration_is_named_and_a_reload_rereads_it() {
 
 #[test]
 fn sqlite_statements_run_before_serving_as_spin_up_runs_them() {
-    let app = TestApp::new(&APP.replace(
-        "key_value_stores = [\"default\", \"cache\"]",
-        "sqlite_databases = [\"default\", \"other\"]",
-    ));
+    let app = crate::platform::manifest("sqlite_databases = [\"default\", \"other\"]").app();
     let state = tempfile::tempdir().unwrap();
     let other = state.path().join("other.db");
     app.write(
@@ -432,10 +429,7 @@ fn sqlite_statements_run_before_serving_as_spin_up_runs_them() {
 
 #[test]
 fn an_instance_holds_a_bounded_number_of_database_connections() {
-    let app = TestApp::new(&APP.replace(
-        "key_value_stores = [\"default\", \"cache\"]",
-        "sqlite_databases = [\"default\"]",
-    ));
+    let app = crate::platform::manifest("sqlite_databases = [\"default\"]").app();
     let state = tempfile::tempdir().unwrap();
     let daemon = Daemon::start(
         &app,

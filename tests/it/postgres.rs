@@ -4,19 +4,16 @@
 //! and `spin:postgres@3.0.0` (`spin_sdk::pg3`, dates too), Spin's type
 //! conversions and errors, and `allowed_outbound_hosts`.
 
-use crate::platform::APP;
 use crate::servers::{Postgres, free_port};
 use crate::support::{Daemon, Response, TestApp};
 
 /// The platform guest allowed to reach `pg` (by address and port).
 fn app(pg: &Postgres) -> TestApp {
-    TestApp::new(&APP.replace(
-        "key_value_stores = [\"default\", \"cache\"]",
-        &format!(
-            "allowed_outbound_hosts = [\"postgres://127.0.0.1:{}\"]",
-            pg.port
-        ),
+    crate::platform::manifest(&format!(
+        "allowed_outbound_hosts = [\"postgres://127.0.0.1:{}\"]",
+        pg.port
     ))
+    .app()
 }
 
 /// `POST /<version>/<op>?<params>` with the statement as the body.

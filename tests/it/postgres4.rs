@@ -4,7 +4,6 @@
 //! async functions: rows streamed as they come, an error after some rows
 //! on the result future, and the connection builder's CA root for TLS.
 
-use crate::platform::APP;
 use crate::postgres::post;
 use crate::servers::{Postgres, test_ca};
 use crate::support::{Daemon, Response, TestApp};
@@ -30,8 +29,7 @@ fn every_postgres_4_type_goes_both_ways_as_spin_converts_it() {
          r8 INT8RANGE, rd NUMRANGE, a4 INT4[], a8 INT8[], ad NUMERIC[], s TEXT[], iv INTERVAL, \
          p POINT)",
     );
-    let app =
-        TestApp::new(&APP.replace("key_value_stores = [\"default\", \"cache\"]", &allowed(&pg)));
+    let app = crate::platform::manifest(&allowed(&pg)).app();
     let daemon = Daemon::start(&app, &["--variable", "name=n", "--variable", "token=t"]);
     let url = pg.url();
     let ok = |op: &str, params: &str, statement: &str| {
@@ -144,13 +142,11 @@ fn every_postgres_4_type_goes_both_ways_as_spin_converts_it() {
 
 /// The sdk7 guest allowed to reach `pg`, with `ca.pem` mounted.
 fn sdk7_app(pg: &Postgres, ca: &str) -> TestApp {
-    let app = TestApp::new(&crate::sdk7::APP.replace(
-        "sqlite_databases = [\"default\"]",
-        &format!(
-            "sqlite_databases = [\"default\"]\nfiles = [\"ca.pem\", \"bad.pem\"]\n{}",
-            allowed(pg)
-        ),
-    ));
+    let app = crate::sdk7::manifest(&format!(
+        "files = [\"ca.pem\", \"bad.pem\"]\n{}",
+        allowed(pg)
+    ))
+    .app();
     app.write("ca.pem", ca);
     app.write("bad.pem", "not a certificate");
     app

@@ -9,25 +9,16 @@
 //! wasi:sockets (not provided: calls trap). And a spin-sdk 6 app, built
 //! against `wasi:http@0.3.0-rc-2026-03-15`, served as 0.3.0.
 
+use crate::manifest::Manifest;
 use crate::support::{Daemon, TestApp, upstream};
 
 /// An app serving `source` on every path; `extra` goes in its component
 /// table.
 fn app(source: &str, extra: &str) -> TestApp {
-    TestApp::new(&format!(
-        r#"spin_manifest_version = 2
-[application]
-name = "rc"
-
-[[trigger.http]]
-route = "/..."
-component = "c"
-
-[component.c]
-source = "{{{source}.wasm}}"
-{extra}
-"#
-    ))
+    Manifest::new("rc")
+        .route("/...", "c")
+        .component("c", source, extra)
+        .app()
 }
 
 fn sdk2_app(source: &str, upstream_port: u16) -> TestApp {

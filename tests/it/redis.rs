@@ -5,13 +5,12 @@
 //! Redis interfaces (`fermyon:spin/redis@2.0.0` from spin-sdk 5,
 //! `spin:redis@3.0.0` from spin-sdk 7) under `allowed_outbound_hosts`.
 
-use crate::platform::APP;
 use crate::servers::Redis;
 use crate::support::{Daemon, Response, TestApp};
 
 /// The platform app with its `default` and `cache` stores on `redis`.
 fn app_on(redis: &Redis) -> TestApp {
-    let app = TestApp::new(APP);
+    let app = crate::platform::manifest(crate::platform::KEY_VALUE).app();
     let url = redis.url();
     app.write(
         "runtime-config.toml",
@@ -144,13 +143,11 @@ fn a_redis_server_that_goes_away_is_an_error_until_it_is_back() {
 
 /// The platform guest allowed to reach `redis` (by address and port).
 fn outbound_app(redis: &Redis) -> TestApp {
-    TestApp::new(&APP.replace(
-        "key_value_stores = [\"default\", \"cache\"]",
-        &format!(
-            "allowed_outbound_hosts = [\"redis://127.0.0.1:{}\"]",
-            redis.port
-        ),
+    crate::platform::manifest(&format!(
+        "allowed_outbound_hosts = [\"redis://127.0.0.1:{}\"]",
+        redis.port
     ))
+    .app()
 }
 
 /// A request to the platform guest's `/redis/...` for the server at `address`.
@@ -229,13 +226,11 @@ fn a_redis_name_is_reached_at_the_addresses_that_were_checked() {
     // those addresses in turn (the server listens on 127.0.0.1 only, so
     // `::1`, if first, is refused and the next one is tried).
     let redis = Redis::start();
-    let app = TestApp::new(&APP.replace(
-        "key_value_stores = [\"default\", \"cache\"]",
-        &format!(
-            "allowed_outbound_hosts = [\"redis://localhost:{}\"]",
-            redis.port
-        ),
-    ));
+    let app = crate::platform::manifest(&format!(
+        "allowed_outbound_hosts = [\"redis://localhost:{}\"]",
+        redis.port
+    ))
+    .app();
     let daemon = Daemon::start(&app, &["--variable", "name=n", "--variable", "token=t"]);
     let by_name = redis.url().replace("127.0.0.1", "localhost");
     assert_eq!(
@@ -248,13 +243,11 @@ fn a_redis_name_is_reached_at_the_addresses_that_were_checked() {
 #[test]
 fn spin_sdk_7_outbound_redis_is_served() {
     let redis = Redis::start();
-    let app = TestApp::new(&crate::sdk7::APP.replace(
-        "sqlite_databases = [\"default\"]",
-        &format!(
-            "sqlite_databases = [\"default\"]\nallowed_outbound_hosts = [\"redis://127.0.0.1:{}\"]",
-            redis.port
-        ),
-    ));
+    let app = crate::sdk7::manifest(&format!(
+        "allowed_outbound_hosts = [\"redis://127.0.0.1:{}\"]",
+        redis.port
+    ))
+    .app();
     let daemon = Daemon::start(&app, &[]);
     let post = |key: &str, address: &str, value: &str| {
         daemon.raw(&format!(

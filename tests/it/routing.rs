@@ -2,18 +2,16 @@
 //! duplicates, reserved and private routes, 404s. Static responses name the
 //! route that answered, so no guest is needed.
 
+use crate::manifest::Manifest;
 use crate::support::{Daemon, TestApp};
 
-fn route(path: &str, name: &str) -> String {
-    format!("[[trigger.http]]\nroute = \"{path}\"\nstatic_response = {{ body = \"{name}\" }}\n\n")
-}
-
 fn app(routes: &[(&str, &str)]) -> TestApp {
-    let mut text = String::from("spin_manifest_version = 2\n[application]\nname = \"routes\"\n\n");
-    for (path, name) in routes {
-        text.push_str(&route(path, name));
-    }
-    TestApp::new(&text)
+    routes
+        .iter()
+        .fold(Manifest::new("routes"), |manifest, (path, name)| {
+            manifest.static_response(path, name)
+        })
+        .app()
 }
 
 #[test]

@@ -5,32 +5,29 @@
 //! provide. It loads as under Spin; only the requests that call MQTT fail,
 //! with a log naming the interface.
 
-use crate::support::{Daemon, TestApp};
+use crate::manifest::Manifest;
+use crate::support::Daemon;
 
 /// The sdk7 guest (also used by `redis.rs`).
-pub const APP: &str = r#"spin_manifest_version = 2
-[application]
-name = "sdk7"
-
-[variables]
-greeting = { default = "hello" }
-
-[[trigger.http]]
-route = "/..."
-component = "sdk7"
-
-[component.sdk7]
-source = "{sdk7.wasm}"
-key_value_stores = ["default"]
-sqlite_databases = ["default"]
-
-[component.sdk7.variables]
-message = "{{ greeting }} from spin-sdk 7"
-"#;
+/// The spin-sdk 7 guest on every route, with its key-value store, its
+/// SQLite database, `keys` and a variable from the app's `greeting`.
+pub fn manifest(keys: &str) -> Manifest {
+    Manifest::new("sdk7")
+        .toml("\n[variables]\ngreeting = { default = \"hello\" }")
+        .route("/...", "sdk7")
+        .component(
+            "sdk7",
+            "sdk7",
+            &format!(
+                "key_value_stores = [\"default\"]\nsqlite_databases = [\"default\"]\n{keys}\n\n\
+                 [component.sdk7.variables]\nmessage = \"{{{{ greeting }}}} from spin-sdk 7\""
+            ),
+        )
+}
 
 #[test]
 fn spin_sdk_7_variables_and_key_value_work() {
-    let app = TestApp::new(APP);
+    let app = manifest("").app();
     let daemon = Daemon::start(&app, &["--variable", "greeting=hi"]);
     assert_eq!(daemon.get("/var/message").text(), "hi from spin-sdk 7");
     daemon.get("/var/nope").assert_guest_error("Undefined");
@@ -55,7 +52,7 @@ fn spin_sdk_7_variables_and_key_value_work() {
 
 #[test]
 fn an_interface_spin_provides_and_wasi_httpd_does_not_fails_only_when_called() {
-    let app = TestApp::new(APP);
+    let app = manifest("").app();
     let daemon = Daemon::start(&app, &[]);
     daemon.wait_for_log("spin:mqtt/mqtt@3.0.0");
     assert_eq!(daemon.get("/").text(), "sdk7 ok");
@@ -70,7 +67,7 @@ fn an_interface_spin_provides_and_wasi_httpd_does_not_fails_only_when_called() {
 
 #[test]
 fn spin_sdk_7_sqlite_streams_rows_and_reports_what_its_connection_wrote() {
-    let app = TestApp::new(APP);
+    let app = manifest("").app();
     let state = tempfile::tempdir().unwrap();
     let daemon = Daemon::start(&app, &["--state-dir", state.path().to_str().unwrap()]);
     let sql = |query: &str, statement: &str| {
@@ -99,7 +96,7 @@ fn connections_opened_all_at_once_are_held_to_the_instance_bound() {
     // spin-sdk 7's opens are async: 100 at once all wait on the host
     // together, and only 64 may be had (each takes its place before it
     // waits, not when it is handed over).
-    let daemon = Daemon::start(&TestApp::new(APP), &[]);
+    let daemon = Daemon::start(&manifest("").app(), &[]);
     assert_eq!(
         daemon.get("/sqlhoard/100").text(),
         "opened 64, then Error::Io(\"too many open connections: an instance holds at most 64\")"

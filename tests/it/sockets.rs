@@ -7,14 +7,10 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, UdpSocket};
 use std::time::Duration;
 
-use crate::platform::APP;
 use crate::support::{Daemon, TestApp};
 
 fn app(allowed: &str) -> TestApp {
-    TestApp::new(&APP.replace(
-        "key_value_stores = [\"default\", \"cache\"]",
-        &format!("allowed_outbound_hosts = [{allowed}]"),
-    ))
+    crate::platform::manifest(&format!("allowed_outbound_hosts = [{allowed}]")).app()
 }
 
 fn start(app: &TestApp) -> Daemon {

@@ -5,13 +5,19 @@
 use std::io::{Read, Write};
 use std::net::TcpListener;
 
+use crate::manifest::Manifest;
 use crate::support::{Daemon, TestApp};
 
 /// An app serving `component` (a built guest) on `/...`, with `allowed`.
 fn app(component: &str, allowed: &str) -> TestApp {
-    TestApp::new(&format!(
-        "spin_manifest_version = 2\n[application]\nname = \"compat\"\n\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"c\"\n\n[component.c]\nsource = \"{{{component}.wasm}}\"\nallowed_outbound_hosts = [{allowed}]\n"
-    ))
+    Manifest::new("compat")
+        .route("/...", "c")
+        .component(
+            "c",
+            component,
+            &format!("allowed_outbound_hosts = [{allowed}]"),
+        )
+        .app()
 }
 
 #[test]
@@ -64,9 +70,16 @@ fn relative_url_without_a_self_entry_is_denied() {
 }
 
 fn chaining_app(allowed: &str) -> TestApp {
-    TestApp::new(&format!(
-        "spin_manifest_version = 2\n[application]\nname = \"chain\"\n\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"outbound\"\n\n[[trigger.http]]\nroute = {{ private = true }}\ncomponent = \"back\"\n\n[component.outbound]\nsource = \"{{outbound.wasm}}\"\nallowed_outbound_hosts = [{allowed}]\n\n[component.back]\nsource = \"{{hello.wasm}}\"\n"
-    ))
+    Manifest::new("chain")
+        .route("/...", "outbound")
+        .private("back")
+        .component(
+            "outbound",
+            "outbound",
+            &format!("allowed_outbound_hosts = [{allowed}]"),
+        )
+        .component("back", "hello", "")
+        .app()
 }
 
 #[test]

@@ -92,15 +92,19 @@ fn ensure_wasm_target(target: &str) {
 /// Fails the test with what to install when `tool` is not on PATH: the
 /// tests install nothing themselves (`.ci/packages` does, as root).
 pub fn require_tool(tool: &str, package: &str) {
-    let found = Command::new("sh")
+    assert!(
+        on_path(tool),
+        "{tool} is missing: run .ci/packages as root (or apt-get install {package})"
+    );
+}
+
+/// Whether `tool` is a command on PATH.
+pub fn on_path(tool: &str) -> bool {
+    Command::new("sh")
         .arg("-c")
         .arg(format!("command -v {tool}"))
         .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(
-        found,
-        "{tool} is missing: run .ci/packages as root (or apt-get install {package})"
-    );
+        .is_ok_and(|o| o.status.success())
 }
 
 /// Absolute path of a built guest, e.g. `wasm("echo")`, or
