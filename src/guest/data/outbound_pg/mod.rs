@@ -24,6 +24,7 @@ use tokio_rustls::rustls::pki_types::CertificateDer;
 
 use crate::model::outbound_hosts::AllowedHosts;
 
+mod ranges;
 mod types;
 
 pub use types::{BoundKind, Interval, PgRange, PgType, PgValue};
