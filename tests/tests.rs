@@ -8,6 +8,8 @@ mod activation;
 mod client;
 #[path = "it/manifest.rs"]
 mod manifest;
+#[path = "it/scrape.rs"]
+mod scrape;
 #[path = "it/support.rs"]
 mod support;
 

@@ -2,103 +2,44 @@
 //! `promtool check metrics`), `/healthz` and `/readyz` follow the
 //! lifecycle, and the admin paths and the app's routes never mix.
 
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
 
 use crate::activation::{Activated, Sock, has};
+use crate::manifest::Manifest;
+use crate::scrape::{admin_addr, expect, scrape};
 use crate::support::{Daemon, TestApp, get, require_tool, send, send_unix};
 
 const LONG: Duration = Duration::from_secs(60);
 
-const APP: &str = "spin_manifest_version = 2\n[application]\nname = \"metered\"\nversion = \"1.2.3\"\n\n\
-[[trigger.http]]\nroute = \"/hello\"\ncomponent = \"hello\"\n\n\
-[[trigger.http]]\nroute = \"/trap/...\"\ncomponent = \"trap\"\n\n\
-[[trigger.http]]\nroute = \"/grow/...\"\ncomponent = \"trap\"\n\n\
-[[trigger.http]]\nroute = \"/fetch/...\"\ncomponent = \"outbound\"\n\n\
-[[trigger.http]]\nroute = \"/static\"\nstatic_response = { status_code = 201, body = \"s\" }\n\n\
-[[trigger.http]]\nroute = \"/slow\"\ncomponent = \"slow\"\n\n\
-[component.hello]\nsource = \"{hello.wasm}\"\n\n\
-[component.trap]\nsource = \"{trap.wasm}\"\n\n\
-[component.slow]\nsource = \"{slow.wasm}\"\n\n\
-[component.outbound]\nsource = \"{outbound.wasm}\"\nallowed_outbound_hosts = [\"http://hello.spin.internal\"]\n";
-
-/// The address the daemon logged for its first admin socket.
-pub fn admin_addr(daemon: &Daemon) -> SocketAddr {
-    let log = daemon.wait_for_log("serving metrics and health checks");
-    let line = log
-        .lines()
-        .find(|l| l.contains("serving metrics and health checks"))
-        .unwrap();
-    let addr = line.rsplit("admin ").next().unwrap().trim();
-    addr.parse()
-        .unwrap_or_else(|_| panic!("no admin address in {line:?}"))
-}
-
-/// The value of the sample `name{labels}` (labels in any order), if any.
-fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
-    text.lines()
-        .filter(|l| !l.starts_with('#'))
-        .find_map(|line| {
-            let (series, value) = line.rsplit_once(' ')?;
-            let (metric, rest) = series.split_once('{').unwrap_or((series, "}"));
-            if metric != name {
-                return None;
-            }
-            let inner = rest.strip_suffix('}')?;
-            let mut have: Vec<(String, String)> = if inner.is_empty() {
-                Vec::new()
-            } else {
-                inner
-                    .split("\",")
-                    .map(|pair| {
-                        let (k, v) = pair.split_once("=\"").unwrap();
-                        (k.to_owned(), v.trim_end_matches('"').to_owned())
-                    })
-                    .collect()
-            };
-            let mut want: Vec<(String, String)> = labels
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect();
-            have.sort();
-            want.sort();
-            (have == want).then(|| value.parse().unwrap())
-        })
-}
-
-fn scrape(admin: SocketAddr) -> String {
-    let response = get(admin, "/metrics");
-    assert_eq!(response.status, 200, "{}", response.text());
-    assert_eq!(
-        response.header("content-type"),
-        Some("text/plain; version=0.0.4; charset=utf-8")
-    );
-    response.text()
-}
-
-/// Scrapes until the sample reads `want` (a response is counted once its
-/// body is sent, just after the client has read it); then it must be
-/// exactly that.
-pub fn expect(admin: SocketAddr, name: &str, labels: &[(&str, &str)], want: f64) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let text = scrape(admin);
-        let got = sample(&text, name, labels);
-        if got == Some(want) {
-            return;
-        }
-        if Instant::now() > deadline {
-            panic!("{name}{labels:?} is {got:?}, not {want}:\n{text}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+/// The app whose traffic the tests count, with the `hello` component on
+/// `hello`.
+fn metered(hello: &str) -> Manifest {
+    Manifest::new("metered")
+        .toml(r#"version = "1.2.3""#)
+        .route(hello, "hello")
+        .route("/trap/...", "trap")
+        .route("/grow/...", "trap")
+        .route("/fetch/...", "outbound")
+        .trigger(
+            r#""/static""#,
+            r#"static_response = { status_code = 201, body = "s" }"#,
+        )
+        .route("/slow", "slow")
+        .component("hello", "hello", "")
+        .component("trap", "trap", "")
+        .component("slow", "slow", "")
+        .component(
+            "outbound",
+            "outbound",
+            r#"allowed_outbound_hosts = ["http://hello.spin.internal"]"#,
+        )
 }
 
 #[test]
 fn metrics_count_known_traffic_exactly_and_pass_promtool() {
-    let app = TestApp::new(APP);
+    let app = metered("/hello").app();
     let daemon = Daemon::start(
         &app,
         &[
@@ -278,7 +219,7 @@ fn metrics_count_known_traffic_exactly_and_pass_promtool() {
 
 #[test]
 fn admin_paths_and_app_routes_never_mix() {
-    let app = TestApp::new(&APP.replace("route = \"/hello\"", "route = \"/...\""));
+    let app = metered("/...").app();
     let daemon = Daemon::start(&app, &["--admin-listen", "127.0.0.1:0"]);
     let admin = admin_addr(&daemon);
     // On the app's listener, /metrics is the app's (here its catch-all).
@@ -306,9 +247,9 @@ fn readyz_says_loading_then_ready_then_draining_on_a_socket_named_admin() {
     let creds = tempfile::tempdir().unwrap();
     let fifo = creds.path().join("greeting");
     nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
-    let app = TestApp::new(&format!(
-        "{APP}\n[variables]\ngreeting = {{ required = true }}\n"
-    ));
+    let app = metered("/hello")
+        .toml("[variables]\ngreeting = { required = true }")
+        .app();
     let mut daemon = Activated::spawn(
         &app,
         &[Sock::Tcp("http"), Sock::Unix("admin")],
@@ -360,7 +301,7 @@ fn readyz_says_loading_then_ready_then_draining_on_a_socket_named_admin() {
 fn reloads_and_the_compile_cache_are_counted() {
     let cache = tempfile::tempdir().unwrap();
     let cache_dir = cache.path().to_str().unwrap();
-    let app = TestApp::new(APP);
+    let app = metered("/hello").app();
     let args = ["--admin-listen", "127.0.0.1:0", "--cache-dir", cache_dir];
     let first = Daemon::start(&app, &args);
     let admin = admin_addr(&first);
@@ -386,7 +327,7 @@ fn reloads_and_the_compile_cache_are_counted() {
 
 #[test]
 fn a_bad_admin_address_is_a_clear_error() {
-    let app = TestApp::new(APP);
+    let app = metered("/hello").app();
     let out = crate::support::run(&[
         "serve",
         app.path().to_str().unwrap(),
@@ -398,19 +339,23 @@ fn a_bad_admin_address_is_a_clear_error() {
     assert!(err.contains("HOST:PORT"), "{err}");
 }
 
-const LIMITED: &str = "spin_manifest_version = 2\n[application]\nname = \"limited\"\n\n\
-[[trigger.http]]\nroute = \"/slow\"\ncomponent = \"slow\"\n\n\
-[[trigger.http]]\nroute = \"/loop\"\ncomponent = \"trap\"\n\n\
-[[trigger.http]]\nroute = \"/none\"\ncomponent = \"noresponse\"\n\n\
-[[trigger.http]]\nroute = \"/p3\"\ncomponent = \"p3\"\n\n\
-[component.slow]\nsource = \"{slow.wasm}\"\n\n\
-[component.trap]\nsource = \"{trap.wasm}\"\n\n\
-[component.noresponse]\nsource = \"{noresponse.wasm}\"\n\n\
-[component.p3]\nsource = \"{p3hello.wasm}\"\n";
+/// An app with a guest for each way a request is refused or fails.
+fn limited() -> TestApp {
+    Manifest::new("limited")
+        .route("/slow", "slow")
+        .route("/loop", "trap")
+        .route("/none", "noresponse")
+        .route("/p3", "p3")
+        .component("slow", "slow", "")
+        .component("trap", "trap", "")
+        .component("noresponse", "noresponse", "")
+        .component("p3", "p3hello", "")
+        .app()
+}
 
 #[test]
 fn rejections_guest_failures_and_instance_reuse_are_counted_by_kind() {
-    let app = TestApp::new(LIMITED);
+    let app = limited();
     let daemon = Daemon::start(
         &app,
         &[
@@ -485,7 +430,7 @@ fn rejections_guest_failures_and_instance_reuse_are_counted_by_kind() {
 
 #[test]
 fn reaching_the_connection_cap_is_counted() {
-    let app = TestApp::new(LIMITED);
+    let app = limited();
     let daemon = Daemon::start(
         &app,
         &["--admin-listen", "127.0.0.1:0", "--max-connections", "2"],

@@ -287,7 +287,7 @@ fn failed_handshakes_are_counted_and_https_connections_by_listener() {
     let app = TestApp::new(APP);
     let (crt, key) = certificate(app.path(), "count", &rcgen::PKCS_ECDSA_P256_SHA256);
     let daemon = start(&app, &crt, &key, &["--admin-listen", "127.0.0.1:0"]);
-    let admin = crate::metrics::admin_addr(&daemon);
+    let admin = crate::scrape::admin_addr(&daemon);
     // Plain HTTP to the TLS port: the handshake fails and the connection closes.
     let mut plain = TcpStream::connect(daemon.addr).unwrap();
     plain
@@ -299,12 +299,12 @@ fn failed_handshakes_are_counted_and_https_connections_by_listener() {
     let mut rest = Vec::new();
     let _ = plain.read_to_end(&mut rest);
     let failures = "wasi_httpd_tls_handshake_failures_total";
-    crate::metrics::expect(admin, failures, &[], 1.0);
+    crate::scrape::expect(admin, failures, &[], 1.0);
     let (body, _, _) = curl(daemon.addr, &crt, "/ok", &["--http1.1"]);
     assert!(body.contains("\"path_with_query\":\"/ok\""), "{body}");
-    crate::metrics::expect(admin, failures, &[], 1.0);
+    crate::scrape::expect(admin, failures, &[], 1.0);
     let ok = [("route", "/..."), ("component", "echo"), ("code", "200")];
-    crate::metrics::expect(admin, "wasi_httpd_requests_total", &ok, 1.0);
+    crate::scrape::expect(admin, "wasi_httpd_requests_total", &ok, 1.0);
     let https = [("listener", "https")];
-    crate::metrics::expect(admin, "wasi_httpd_connections_open", &https, 0.0);
+    crate::scrape::expect(admin, "wasi_httpd_connections_open", &https, 0.0);
 }
