@@ -8,6 +8,7 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use crate::manifest::Manifest;
+use crate::scrape::{admin_addr, expect};
 use crate::support::{Connection, Daemon, TestApp, get, send};
 
 fn app() -> TestApp {
@@ -23,11 +24,15 @@ fn app() -> TestApp {
 
 #[test]
 fn guest_spinning_in_wasm_gets_504_at_the_deadline_while_others_keep_answering() {
-    let daemon = Daemon::start(&app(), &["--request-timeout", "1s"]);
+    let daemon = Daemon::start(
+        &app(),
+        &["--request-timeout", "1s", "--admin-listen", "127.0.0.1:0"],
+    );
+    let admin = admin_addr(&daemon);
     let addr = daemon.addr;
     let started = Instant::now();
     let spinning = std::thread::spawn(move || get(addr, "/loop"));
-    std::thread::sleep(Duration::from_millis(200));
+    expect(admin, "wasi_httpd_requests_in_flight", &[], 1.0);
     assert_eq!(
         daemon.get("/ok").text(),
         "ok",
@@ -267,13 +272,16 @@ fn full_queue_is_answered_503_while_admitted_requests_succeed() {
             "1",
             "--max-pending-requests",
             "1",
+            "--admin-listen",
+            "127.0.0.1:0",
         ],
     );
+    let admin = admin_addr(&daemon);
     let addr = daemon.addr;
     let running = std::thread::spawn(move || get(addr, "/slow?ms=1500"));
-    std::thread::sleep(Duration::from_millis(300));
+    expect(admin, "wasi_httpd_requests_in_flight", &[], 1.0);
     let queued = std::thread::spawn(move || get(addr, "/slow?ms=10"));
-    std::thread::sleep(Duration::from_millis(300));
+    expect(admin, "wasi_httpd_requests_queued", &[], 1.0);
     let refused = daemon.get("/ok");
     assert_eq!(refused.status, 503);
     assert_eq!(refused.header("retry-after"), Some("1"));

@@ -10,9 +10,13 @@ use nix::sys::signal::Signal;
 
 use crate::activation::{Activated, Sock, has};
 use crate::manifest::Manifest;
+use crate::scrape::{SERVING_ADMIN, admin_in_log, expect};
 use crate::support::{Connection, TestApp, get, send_unix};
 
 const LONG: Duration = Duration::from_secs(60);
+
+/// An admin listener, whose gauges say when a request is in flight.
+const ADMIN: &[&str] = &["--admin-listen", "127.0.0.1:0"];
 
 fn static_app(body: &str) -> String {
     Manifest::new("life")
@@ -149,11 +153,11 @@ fn bad_reload_keeps_the_previous_app_and_says_why() {
 #[test]
 fn request_in_flight_at_sigterm_completes_and_exit_status_is_zero() {
     let app = TestApp::new(&static_app("v1"));
-    let mut daemon = Activated::ready(&app, &[Sock::Tcp("http")], &[], &[]);
+    let mut daemon = Activated::ready(&app, &[Sock::Tcp("http")], &[], ADMIN);
+    let admin = admin_in_log(&daemon.wait_for_log(SERVING_ADMIN));
     let addr = daemon.tcp[0];
     let slow = std::thread::spawn(move || get(addr, "/slow?ms=1500"));
-    daemon.wait_for_log("component ready");
-    std::thread::sleep(Duration::from_millis(400));
+    expect(admin, "wasi_httpd_requests_in_flight", &[], 1.0);
     daemon.signal(Signal::SIGTERM);
     daemon.notify.wait_for(LONG, |m| has(m, "STOPPING=1"));
     let response = slow.join().expect("slow request");
@@ -171,11 +175,12 @@ fn shutdown_timeout_cuts_a_request_that_takes_too_long() {
         &app,
         &[Sock::Tcp("http")],
         &[],
-        &["--shutdown-timeout", "300ms"],
+        &["--shutdown-timeout", "300ms", ADMIN[0], ADMIN[1]],
     );
+    let admin = admin_in_log(&daemon.wait_for_log(SERVING_ADMIN));
     let addr = daemon.tcp[0];
     let slow = std::thread::spawn(move || std::panic::catch_unwind(|| get(addr, "/slow?ms=20000")));
-    std::thread::sleep(Duration::from_millis(500));
+    expect(admin, "wasi_httpd_requests_in_flight", &[], 1.0);
     let started = Instant::now();
     daemon.signal(Signal::SIGTERM);
     assert_eq!(daemon.wait(LONG).code(), Some(0));

@@ -8,11 +8,18 @@ use crate::support::{Daemon, get};
 
 /// The address the daemon logged for its first admin socket.
 pub fn admin_addr(daemon: &Daemon) -> SocketAddr {
-    let log = daemon.wait_for_log("serving metrics and health checks");
+    admin_in_log(&daemon.wait_for_log(SERVING_ADMIN))
+}
+
+/// What the daemon logs once its admin listener serves.
+pub const SERVING_ADMIN: &str = "serving metrics and health checks";
+
+/// The first admin address in a daemon's log.
+pub fn admin_in_log(log: &str) -> SocketAddr {
     let line = log
         .lines()
-        .find(|l| l.contains("serving metrics and health checks"))
-        .unwrap();
+        .find(|l| l.contains(SERVING_ADMIN))
+        .unwrap_or_else(|| panic!("no admin listener in the log:\n{log}"));
     let addr = line.rsplit("admin ").next().unwrap().trim();
     addr.parse()
         .unwrap_or_else(|_| panic!("no admin address in {line:?}"))
