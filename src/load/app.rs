@@ -350,10 +350,8 @@ impl Loader {
                     )
                 };
                 let cache = self.options.compile_cache.as_ref();
-                let (component, outcome) = self
-                    .runtime
-                    .get()?
-                    .compile(&binary, &spec.id, cache, invalid)?;
+                let (component, outcome) =
+                    self.runtime.compile(&binary, &spec.id, cache, invalid)?;
                 if let Some(outcome) = outcome {
                     self.metrics.compile_cache(match outcome {
                         Outcome::Hit => CacheLookup::Hit,

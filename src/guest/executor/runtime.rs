@@ -2,7 +2,7 @@
 //! and the linker that holds every host interface. The loader reaches
 //! wasmtime only through it.
 
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Mutex, OnceLock, mpsc};
 
 use anyhow::{Context, Result};
 use wasmtime::Engine;
@@ -27,8 +27,13 @@ pub struct Compiled(Component);
 /// A [`Runtime`] that may still be being built on a thread of its own, so
 /// that the start-up work that does not need it (the manifest, the runtime
 /// configuration, the components' files) runs meanwhile. Building it is
-/// mostly reserving the pooling allocator's address space.
+/// mostly reserving the pooling allocator's address space (the engine),
+/// then linking the host interfaces; the engine is handed out as soon as
+/// it is made, so that components are compiled or taken from the cache
+/// while the linker is still being built.
 pub struct Starting {
+    engine: OnceLock<Engine>,
+    engine_sent: Mutex<Option<mpsc::Receiver<Engine>>>,
     ready: OnceLock<Runtime>,
     building: Mutex<Option<std::thread::JoinHandle<Result<Runtime>>>>,
 }
@@ -36,14 +41,47 @@ pub struct Starting {
 impl Starting {
     /// Builds the runtime (`build` makes its engine) on a new thread.
     pub fn spawn(build: impl FnOnce() -> Result<Engine> + Send + 'static) -> Result<Self> {
+        let (send, sent) = mpsc::sync_channel(1);
         let building = std::thread::Builder::new()
             .name("engine-start".into())
-            .spawn(move || Runtime::new(build()?))
+            .spawn(move || {
+                let engine = build()?;
+                let _ = send.send(engine.clone());
+                Runtime::new(engine)
+            })
             .context("cannot start the thread that builds the engine")?;
         Ok(Self {
+            engine: OnceLock::new(),
+            engine_sent: Mutex::new(Some(sent)),
             ready: OnceLock::new(),
             building: Mutex::new(Some(building)),
         })
+    }
+
+    /// The engine, waiting for it (not for the linker) the first time.
+    fn engine(&self) -> Result<&Engine> {
+        if let Some(engine) = self.engine.get() {
+            return Ok(engine);
+        }
+        let mut sent = self
+            .engine_sent
+            .lock()
+            .map_err(|_| anyhow::anyhow!("the engine is unavailable"))?;
+        if let Some(receiver) = sent.take() {
+            match receiver.recv() {
+                Ok(engine) => {
+                    let _ = self.engine.set(engine);
+                }
+                // The build failed before making the engine: its error.
+                Err(_) => {
+                    drop(sent);
+                    self.get()?;
+                }
+            }
+        }
+        self.engine
+            .get()
+            .ok_or_else(|| anyhow::anyhow!("the engine could not be built (see above)"))
     }
 
     /// The runtime, waiting for it the first time. Its build's error is
@@ -66,6 +104,28 @@ impl Starting {
             .get()
             .ok_or_else(|| anyhow::anyhow!("the engine could not be built (see above)"))
     }
+
+    /// Compiles `binary` (`what` names it in the log), through `cache` when
+    /// there is one: the outcome says whether it was there (`None`: no
+    /// cache). A binary wasmtime cannot compile is `invalid`'s error. Needs
+    /// only the engine, not the linker.
+    pub fn compile(
+        &self,
+        binary: &[u8],
+        what: &str,
+        cache: Option<&CompileCache>,
+        invalid: impl FnOnce(anyhow::Error) -> anyhow::Error,
+    ) -> Result<(Compiled, Option<Outcome>)> {
+        let engine = self.engine()?;
+        let compile = || Component::new(engine, binary).map_err(|e| invalid(e.into()));
+        match cache {
+            Some(cache) => {
+                let (component, outcome) = cache.get_or_compile(engine, binary, what, compile)?;
+                Ok((Compiled(component), Some(outcome)))
+            }
+            None => Ok((Compiled(compile()?), None)),
+        }
+    }
 }
 
 impl Runtime {
@@ -77,27 +137,6 @@ impl Runtime {
             "host interfaces linked"
         );
         Ok(Self { engine, linker })
-    }
-
-    /// Compiles `binary` (`what` names it in the log), through `cache` when
-    /// there is one: the outcome says whether it was there (`None`: no
-    /// cache). A binary wasmtime cannot compile is `invalid`'s error.
-    pub fn compile(
-        &self,
-        binary: &[u8],
-        what: &str,
-        cache: Option<&CompileCache>,
-        invalid: impl FnOnce(anyhow::Error) -> anyhow::Error,
-    ) -> Result<(Compiled, Option<Outcome>)> {
-        let compile = || Component::new(&self.engine, binary).map_err(|e| invalid(e.into()));
-        match cache {
-            Some(cache) => {
-                let (component, outcome) =
-                    cache.get_or_compile(&self.engine, binary, what, compile)?;
-                Ok((Compiled(component), Some(outcome)))
-            }
-            None => Ok((Compiled(compile()?), None)),
-        }
     }
 
     /// The compiled component `id`, linked and pre-instantiated with its
