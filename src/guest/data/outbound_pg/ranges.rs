@@ -20,14 +20,14 @@ pub enum BoundKind {
 /// reads as two `None`, as in Spin).
 pub type PgRange<T> = (Option<(T, BoundKind)>, Option<(T, BoundKind)>);
 
-pub(super) fn kind_of(t: BoundType) -> BoundKind {
+fn kind_of(t: BoundType) -> BoundKind {
     match t {
         BoundType::Inclusive => BoundKind::Inclusive,
         BoundType::Exclusive => BoundKind::Exclusive,
     }
 }
 
-pub(super) fn bound_type(k: BoundKind) -> BoundType {
+fn bound_type(k: BoundKind) -> BoundType {
     match k {
         BoundKind::Inclusive => BoundType::Inclusive,
         BoundKind::Exclusive => BoundType::Exclusive,
