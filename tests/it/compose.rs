@@ -3,16 +3,24 @@
 //! `greeter` library satisfies; `mwauth` and `mwtag` are wasi:http 0.3
 //! middleware in front of `p3hello`.
 
+use crate::manifest::Manifest;
 use crate::support::{Daemon, TestApp, run};
 
 /// `greetuser` on `/...` with `dependencies` (TOML lines) and `extra`
 /// lines in its component table.
 fn user_app(dependencies: &str, extra: &str) -> TestApp {
-    let app = TestApp::new(&format!(
-        "spin_manifest_version = 2\n[application]\nname = \"deps\"\n\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"user\"\n\n\
-         [component.user]\nsource = \"{{greetuser.wasm}}\"\nenvironment = {{ GREETING = \"hola\" }}\nfiles = [\"greeting.txt\"]\n{extra}\n\
-         [component.user.dependencies]\n{dependencies}\n\n[component.greeter]\nsource = \"{{greeter.wasm}}\"\n"
-    ));
+    let app = Manifest::new("deps")
+        .route("/...", "user")
+        .component(
+            "user",
+            "greetuser",
+            &format!(
+                "environment = {{ GREETING = \"hola\" }}\nfiles = [\"greeting.txt\"]\n{extra}\n\
+                 [component.user.dependencies]\n{dependencies}"
+            ),
+        )
+        .component("greeter", "greeter", "")
+        .app();
     app.write("greeting.txt", "hi from a file");
     app
 }
@@ -87,21 +95,25 @@ fn a_reload_recomposes_when_only_the_inheritance_changed() {
 
 /// `p3hello` on `/...` behind `middleware` (component ids, outermost first).
 fn middleware_app(middleware: &[&str]) -> TestApp {
-    middleware_app_for("{p3hello.wasm}", middleware)
+    middleware_app_for("p3hello", middleware)
 }
 
-/// As [`middleware_app`], with `handler` (a `{guest.wasm}`) for `p3hello`.
+/// As [`middleware_app`], with the guest `handler` as the handler.
 fn middleware_app_for(handler: &str, middleware: &[&str]) -> TestApp {
     let list: Vec<String> = middleware
         .iter()
         .map(|id| format!("{{ component = \"{id}\" }}"))
         .collect();
-    TestApp::new(&format!(
-        "spin_manifest_version = 2\n[application]\nname = \"mw\"\n\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"p3\"\n\
-         dependencies = {{ middleware = [{}] }}\n\n[component.p3]\nsource = \"{handler}\"\n\
-         [component.mwauth]\nsource = \"{{mwauth.wasm}}\"\n[component.mwtag]\nsource = \"{{mwtag.wasm}}\"\n",
-        list.join(", ")
-    ))
+    Manifest::new("mw")
+        .route_with(
+            "/...",
+            "p3",
+            &format!("dependencies = {{ middleware = [{}] }}", list.join(", ")),
+        )
+        .component("p3", handler, "")
+        .component("mwauth", "mwauth", "")
+        .component("mwtag", "mwtag", "")
+        .app()
 }
 
 #[test]
@@ -159,7 +171,7 @@ fn what_cannot_be_composed_is_a_load_error_naming_it() {
         &["doesn't export 'test:deps/greet@0.1.0'"],
     );
     check_fails(
-        &middleware_app_for("{hello.wasm}", &["mwtag"]),
+        &middleware_app_for("hello", &["mwtag"]),
         &[
             "does not export `wasi:http/handler@0.3.x`",
             "wasi:http/incoming-handler",

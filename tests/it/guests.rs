@@ -4,13 +4,19 @@
 
 use std::process::Command;
 
+use crate::manifest::Manifest;
 use crate::support::{Connection, Daemon, TestApp};
 
 fn one_route(component: &str) -> TestApp {
-    TestApp::new(&format!(
-        "spin_manifest_version = 2\n[application]\nname = \"{component}\"\n\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"{c}\"\n\n[component.{c}]\nsource = \"{{{component}.wasm}}\"\ndescription = \"the {component} guest\"\n",
-        c = component.replace('_', "-"),
-    ))
+    let id = component.replace('_', "-");
+    Manifest::new(component)
+        .route("/...", &id)
+        .component(
+            &id,
+            component,
+            &format!("description = \"the {component} guest\""),
+        )
+        .app()
 }
 
 #[test]
@@ -83,22 +89,16 @@ fn guest_returning_without_a_response_is_500() {
 }
 
 fn envfiles_app() -> TestApp {
-    let app = TestApp::new(
-        r#"spin_manifest_version = 2
-[application]
-name = "envfiles"
-
-[[trigger.http]]
-route = "/..."
-component = "envfiles"
-
-[component.envfiles]
-source = "{envfiles.wasm}"
-files = ["static/**/*", { source = "assets", destination = "/data" }]
+    let app = Manifest::new("envfiles")
+        .route("/...", "envfiles")
+        .component(
+            "envfiles",
+            "envfiles",
+            r#"files = ["static/**/*", { source = "assets", destination = "/data" }]
 exclude_files = ["static/secret.txt"]
-environment = { GREETING = "hello env", EMPTY = "" }
-"#,
-    );
+environment = { GREETING = "hello env", EMPTY = "" }"#,
+        )
+        .app();
     app.write("static/index.html", "<h1>index</h1>");
     app.write("static/css/site.css", "body{}");
     app.write("static/secret.txt", "do not mount");

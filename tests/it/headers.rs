@@ -4,27 +4,19 @@
 
 use serde_json::Value;
 
+use crate::manifest::Manifest;
 use crate::support::{Daemon, TestApp};
 
-const ECHO_APP: &str = r#"spin_manifest_version = 2
-[application]
-name = "echo"
-
-[[trigger.http]]
-route = "/api/..."
-component = "echo"
-
-[[trigger.http]]
-route = "/users/:user_id/posts/:post"
-component = "echo"
-
-[[trigger.http]]
-route = "/exact"
-component = "echo"
-
-[component.echo]
-source = "{echo.wasm}"
-"#;
+/// The `echo` guest on a prefix, a route with parameters and an exact
+/// route.
+fn echo_app() -> TestApp {
+    Manifest::new("echo")
+        .route("/api/...", "echo")
+        .route("/users/:user_id/posts/:post", "echo")
+        .route("/exact", "echo")
+        .component("echo", "echo", "")
+        .app()
+}
 
 fn header<'a>(echo: &'a Value, name: &str) -> Option<&'a str> {
     echo["headers"]
@@ -46,7 +38,7 @@ fn header_count(echo: &Value, name: &str) -> usize {
 
 #[test]
 fn wildcard_route_headers_have_spins_exact_values() {
-    let app = TestApp::new(ECHO_APP);
+    let app = echo_app();
     let daemon = Daemon::start(&app, &[]);
     let response = daemon.raw(
         "GET /api/items/7?x=1 HTTP/1.1\r\nHost: example.test:8080\r\nConnection: close\r\n\r\n",
@@ -71,7 +63,7 @@ fn wildcard_route_headers_have_spins_exact_values() {
 
 #[test]
 fn path_info_keeps_trailing_slash_and_is_empty_at_the_prefix() {
-    let app = TestApp::new(ECHO_APP);
+    let app = echo_app();
     let daemon = Daemon::start(&app, &[]);
     let slash = daemon.get("/api/").json();
     assert_eq!(header(&slash, "spin-path-info"), Some("/"));
@@ -83,7 +75,7 @@ fn path_info_keeps_trailing_slash_and_is_empty_at_the_prefix() {
 
 #[test]
 fn exact_route_has_empty_path_info() {
-    let app = TestApp::new(ECHO_APP);
+    let app = echo_app();
     let daemon = Daemon::start(&app, &[]);
     let echo = daemon.get("/exact").json();
     assert_eq!(header(&echo, "spin-path-info"), Some(""));
@@ -93,7 +85,7 @@ fn exact_route_has_empty_path_info() {
 
 #[test]
 fn param_segments_become_path_match_headers() {
-    let app = TestApp::new(ECHO_APP);
+    let app = echo_app();
     let daemon = Daemon::start(&app, &[]);
     let echo = daemon.get("/users/ada/posts/12").json();
     assert_eq!(header(&echo, "spin-path-match-user-id"), Some("ada"));
@@ -107,7 +99,7 @@ fn param_segments_become_path_match_headers() {
 
 #[test]
 fn client_sent_spin_headers_are_replaced_not_passed_through() {
-    let app = TestApp::new(ECHO_APP);
+    let app = echo_app();
     let daemon = Daemon::start(&app, &[]);
     let echo = daemon
         .raw("GET /exact HTTP/1.1\r\nHost: real.test\r\nspin-full-url: http://evil.test/steal\r\nSpin-Client-Addr: 6.6.6.6:666\r\nspin-custom: x\r\nConnection: close\r\n\r\n")
@@ -123,7 +115,7 @@ fn client_sent_spin_headers_are_replaced_not_passed_through() {
 
 #[test]
 fn connection_and_the_headers_it_names_are_removed() {
-    let app = TestApp::new(ECHO_APP);
+    let app = echo_app();
     let daemon = Daemon::start(&app, &[]);
     let echo = daemon
         .raw("GET /exact HTTP/1.1\r\nHost: h.test\r\nConnection: close, x-hop\r\nx-hop: 1\r\nKeep-Alive: timeout=5\r\nx-kept: yes\r\n\r\n")
@@ -136,7 +128,7 @@ fn connection_and_the_headers_it_names_are_removed() {
 
 #[test]
 fn request_body_and_method_reach_the_guest() {
-    let app = TestApp::new(ECHO_APP);
+    let app = echo_app();
     let daemon = Daemon::start(&app, &[]);
     let echo = daemon
         .raw("PUT /exact HTTP/1.1\r\nHost: h\r\nContent-Length: 11\r\nConnection: close\r\n\r\nhello there")
@@ -147,7 +139,7 @@ fn request_body_and_method_reach_the_guest() {
 
 #[test]
 fn host_header_and_uri_authority_that_differ_are_400() {
-    let app = TestApp::new(ECHO_APP);
+    let app = echo_app();
     let daemon = Daemon::start(&app, &[]);
     let response = daemon
         .raw("GET http://one.test/exact HTTP/1.1\r\nHost: two.test\r\nConnection: close\r\n\r\n");
@@ -164,7 +156,7 @@ fn host_header_and_uri_authority_that_differ_are_400() {
 
 #[test]
 fn request_without_host_or_authority_is_400_not_a_dropped_connection() {
-    let app = TestApp::new(ECHO_APP);
+    let app = echo_app();
     let daemon = Daemon::start(&app, &[]);
     let response = daemon.raw("GET /exact HTTP/1.0\r\n\r\n");
     assert_eq!(response.status, 400);

@@ -153,10 +153,7 @@ fn loopback_named_by_address_or_localhost_is_reached() {
 
 fn wagi_app() -> TestApp {
     Manifest::new("wagi")
-        .trigger(
-            r#""/...""#,
-            "component = \"cgi\"\nexecutor = { type = \"wagi\" }",
-        )
+        .route_with("/...", "cgi", r#"executor = { type = "wagi" }"#)
         .component("cgi", "cgi", "")
         .app()
 }

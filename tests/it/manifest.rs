@@ -48,8 +48,14 @@ impl Manifest {
 
     /// A trigger from `route` to the component `id`.
     pub fn route(self, route: &str, id: &str) -> Self {
+        self.route_with(route, id, "")
+    }
+
+    /// A trigger from `route` to the component `id`, with more `keys` of
+    /// the trigger (`executor = { type = "wagi" }`, …).
+    pub fn route_with(self, route: &str, id: &str, keys: &str) -> Self {
         let route = quoted(route);
-        self.trigger(&route, &format!("component = {}", quoted(id)))
+        self.trigger(&route, &format!("component = {}\n{keys}", quoted(id)))
     }
 
     /// A private trigger (`route = { private = true }`) of `id`, reachable

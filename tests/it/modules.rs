@@ -3,31 +3,25 @@
 //! adapter, a WASI command with the command adapter (served by WAGI). A
 //! module that fits neither is refused with a reason.
 
+use crate::manifest::Manifest;
 use crate::support::{Daemon, TestApp, run, vars};
 
-const APP: &str = r#"spin_manifest_version = 2
-[application]
-name = "modules"
+/// A spin-sdk module on `/sdk/...` and a WASI command, served by WAGI, on
+/// `/cgi/...`.
+fn app() -> TestApp {
+    Manifest::new("modules")
+        .route("/sdk/...", "sdk")
+        .route_with("/cgi/...", "cgi", WAGI)
+        .component("sdk", "wasip1/spinsdk", "")
+        .component("cgi", "wasip1/cgi", "")
+        .app()
+}
 
-[[trigger.http]]
-route = "/sdk/..."
-component = "sdk"
-
-[[trigger.http]]
-route = "/cgi/..."
-component = "cgi"
-executor = { type = "wagi" }
-
-[component.sdk]
-source = "{wasip1/spinsdk.wasm}"
-
-[component.cgi]
-source = "{wasip1/cgi.wasm}"
-"#;
+const WAGI: &str = r#"executor = { type = "wagi" }"#;
 
 #[test]
 fn wasip1_modules_are_componentized_and_served() {
-    let daemon = Daemon::start(&TestApp::new(APP), &[]);
+    let daemon = Daemon::start(&app(), &[]);
     let sdk = daemon.get("/sdk/x?y=1");
     assert_eq!(sdk.status, 200, "{}", sdk.text());
     assert_eq!(sdk.text(), "hello from spin-sdk");

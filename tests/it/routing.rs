@@ -103,9 +103,10 @@ fn well_known_routes_are_reported_unreachable_and_never_reached() {
 
 #[test]
 fn well_known_health_and_info_answer_for_any_method() {
-    let app = TestApp::new(
-        "spin_manifest_version = 2\n[application]\nname = \"shop\"\nversion = \"1.2.3\"\n\n[[trigger.http]]\nroute = \"/...\"\nstatic_response = { body = \"app\" }\n",
-    );
+    let app = Manifest::new("shop")
+        .toml(r#"version = "1.2.3""#)
+        .static_response("/...", "app")
+        .app();
     let daemon = Daemon::start(&app, &[]);
     let health = daemon.raw("POST /.well-known/spin/health HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
     assert_eq!((health.status, health.text().as_str()), (200, "OK"));
@@ -123,9 +124,13 @@ fn well_known_health_and_info_answer_for_any_method() {
 
 #[test]
 fn private_routes_are_never_reachable_from_outside() {
-    let app = TestApp::new(
-        "spin_manifest_version = 2\n[application]\nname = \"p\"\n\n[[trigger.http]]\nroute = { private = true }\nstatic_response = { body = \"secret\" }\n\n[[trigger.http]]\nroute = \"/public\"\nstatic_response = { body = \"public\" }\n",
-    );
+    let app = Manifest::new("p")
+        .trigger(
+            "{ private = true }",
+            r#"static_response = { body = "secret" }"#,
+        )
+        .static_response("/public", "public")
+        .app();
     let daemon = Daemon::start(&app, &[]);
     assert_eq!(daemon.get("/public").text(), "public");
     for path in ["/", "/secret", "/private"] {
@@ -135,9 +140,14 @@ fn private_routes_are_never_reachable_from_outside() {
 
 #[test]
 fn static_response_sends_status_headers_and_body() {
-    let app = TestApp::new(
-        "spin_manifest_version = 2\n[application]\nname = \"s\"\n\n[[trigger.http]]\nroute = \"/old\"\nstatic_response = { status_code = 301, headers = { location = \"/new\", x-extra = \"1\" }, body = \"moved\" }\n\n[[trigger.http]]\nroute = \"/plain\"\nstatic_response = { body = \"plain\" }\n\n[[trigger.http]]\nroute = \"/empty\"\nstatic_response = { status_code = 204 }\n",
-    );
+    let app = Manifest::new("s")
+        .trigger(
+            r#""/old""#,
+            r#"static_response = { status_code = 301, headers = { location = "/new", x-extra = "1" }, body = "moved" }"#,
+        )
+        .static_response("/plain", "plain")
+        .trigger(r#""/empty""#, "static_response = { status_code = 204 }")
+        .app();
     let daemon = Daemon::start(&app, &[]);
     let old = daemon.get("/old");
     assert_eq!(old.status, 301);

@@ -3,31 +3,22 @@
 
 use std::net::TcpListener;
 
+use crate::manifest::Manifest;
 use crate::support::{Daemon, TestApp, run};
 
-const TWO_ROUTES: &str = r#"spin_manifest_version = 2
-[application]
-name = "table"
-
-[[trigger.http]]
-route = "/static/..."
-component = "files"
-
-[[trigger.http]]
-route = "/hello"
-component = "hello"
-
-[component.hello]
-source = "{hello.wasm}"
-description = "Says hello."
-
-[component.files]
-source = "{hello.wasm}"
-"#;
+/// Two routes, one with a description, for the route table.
+fn two_routes() -> TestApp {
+    Manifest::new("table")
+        .route("/static/...", "files")
+        .route("/hello", "hello")
+        .component("hello", "hello", r#"description = "Says hello.""#)
+        .component("files", "hello", "")
+        .app()
+}
 
 #[test]
 fn prints_serving_address_and_route_table_like_spin_up() {
-    let app = TestApp::new(TWO_ROUTES);
+    let app = two_routes();
     let daemon = Daemon::start(&app, &[]);
     let addr = daemon.addr;
     let expected = format!(
@@ -46,7 +37,7 @@ fn prints_serving_address_and_route_table_like_spin_up() {
 
 #[test]
 fn format_json_prints_the_route_table_as_json() {
-    let app = TestApp::new(TWO_ROUTES);
+    let app = two_routes();
     let daemon = Daemon::start(&app, &["--format", "json"]);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     let table: serde_json::Value = loop {
@@ -77,7 +68,7 @@ fn format_json_prints_the_route_table_as_json() {
 fn find_free_port_moves_past_a_busy_port() {
     let busy = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = busy.local_addr().unwrap().port();
-    let app = TestApp::new(TWO_ROUTES);
+    let app = two_routes();
     let listen = format!("127.0.0.1:{port}");
     let daemon = Daemon::start(&app, &["--listen", &listen, "--find-free-port"]);
     assert_ne!(daemon.addr.port(), port);
@@ -89,7 +80,7 @@ fn find_free_port_moves_past_a_busy_port() {
 fn busy_port_without_find_free_port_fails_with_a_hint() {
     let busy = TcpListener::bind("127.0.0.1:0").unwrap();
     let listen = busy.local_addr().unwrap().to_string();
-    let app = TestApp::new(TWO_ROUTES);
+    let app = two_routes();
     let out = run(&["serve", app.path().to_str().unwrap(), "--listen", &listen]);
     assert_eq!(out.status.code(), Some(78));
     let err = String::from_utf8_lossy(&out.stderr);
@@ -126,7 +117,7 @@ fn bad_manifest_exits_non_zero_without_serving() {
 
 #[test]
 fn sigterm_drains_and_exits_zero() {
-    let app = TestApp::new(TWO_ROUTES);
+    let app = two_routes();
     let daemon = Daemon::start(&app, &[]);
     assert_eq!(daemon.get("/hello").status, 200);
     let status = daemon.terminate();

@@ -7,6 +7,7 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, UdpSocket};
 use std::time::Duration;
 
+use crate::manifest::Manifest;
 use crate::support::{Daemon, TestApp};
 
 fn app(allowed: &str) -> TestApp {
@@ -137,13 +138,22 @@ fn a_guest_that_hoards_sockets_is_stopped_at_the_bound_and_the_daemon_serves_on(
     );
 }
 
+/// The wasi:http 0.3 guest on every route, allowed to reach `allowed`
+/// (a TOML array).
+fn p3_app(allowed: &str) -> TestApp {
+    Manifest::new("p3")
+        .route("/...", "p3")
+        .component(
+            "p3",
+            "p3hello",
+            &format!("allowed_outbound_hosts = {allowed}"),
+        )
+        .app()
+}
+
 #[test]
 fn a_wasi_0_3_guest_is_held_to_the_same_socket_bound() {
-    let app = TestApp::new(
-        "spin_manifest_version = 2\n[application]\nname = \"p3\"\n\n[[trigger.http]]\nroute = \"/...\"\n\
-         component = \"p3\"\n\n[component.p3]\nsource = \"{p3hello.wasm}\"\n\
-         allowed_outbound_hosts = [\"tcp://127.0.0.1:1\"]\n",
-    );
+    let app = p3_app(r#"["tcp://127.0.0.1:1"]"#);
     let daemon = Daemon::start(&app, &[]);
     let hoarded = daemon.get("/hoard/100000").text();
     assert_eq!(
@@ -180,11 +190,7 @@ fn streams_a_guest_keeps_after_dropping_its_sockets_stop_at_the_fd_reserve() {
             kept.push(stream);
         }
     });
-    let app = TestApp::new(&format!(
-        "spin_manifest_version = 2\n[application]\nname = \"p3\"\n\n[[trigger.http]]\n\
-         route = \"/...\"\ncomponent = \"p3\"\n\n[component.p3]\nsource = \"{{p3hello.wasm}}\"\n\
-         allowed_outbound_hosts = [\"tcp://127.0.0.1:{port}\"]\n",
-    ));
+    let app = p3_app(&format!(r#"["tcp://127.0.0.1:{port}"]"#));
     let args: Vec<String> = [
         "serve",
         &app.path().display().to_string(),

@@ -194,9 +194,16 @@ fn version_1_manifest_is_served_converted_as_spin_converts_it() {
 
 #[test]
 fn spin_up_flags_env_state_dir_and_key_value() {
-    let app = TestApp::new(
-        "spin_manifest_version = 2\n[application]\nname = \"flags\"\n\n[[trigger.http]]\nroute = \"/env/...\"\ncomponent = \"env\"\n\n[[trigger.http]]\nroute = \"/...\"\ncomponent = \"kv\"\n\n[component.env]\nsource = \"{envfiles.wasm}\"\nenvironment = { A = \"manifest\", B = \"manifest\" }\n\n[component.kv]\nsource = \"{sdk6.wasm}\"\nkey_value_stores = [\"default\"]\n",
-    );
+    let app = Manifest::new("flags")
+        .route("/env/...", "env")
+        .route("/...", "kv")
+        .component(
+            "env",
+            "envfiles",
+            r#"environment = { A = "manifest", B = "manifest" }"#,
+        )
+        .component("kv", "sdk6", r#"key_value_stores = ["default"]"#)
+        .app();
     let state = tempfile::tempdir().unwrap();
     let daemon = Daemon::start(
         &app,

@@ -11,19 +11,16 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
 
+use crate::manifest::Manifest;
 use crate::support::{Daemon, TestApp, require_tool, run};
 
-const APP: &str = r#"spin_manifest_version = 2
-[application]
-name = "tls"
-
-[[trigger.http]]
-route = "/..."
-component = "echo"
-
-[component.echo]
-source = "{echo.wasm}"
-"#;
+/// The `echo` guest on every route.
+fn app() -> TestApp {
+    Manifest::new("tls")
+        .route("/...", "echo")
+        .component("echo", "echo", "")
+        .app()
+}
 
 /// A self-signed certificate for `localhost` with common name `cn`, written
 /// as `cn.crt` / `cn.key` into `dir`.
@@ -94,7 +91,7 @@ fn curl(addr: SocketAddr, ca: &Path, path: &str, flags: &[&str]) -> (String, Str
 
 #[test]
 fn https_with_each_key_type_negotiates_h2_and_http11_by_alpn() {
-    let app = TestApp::new(APP);
+    let app = app();
     for (crt, key) in [
         certificate(app.path(), "ecdsa", &rcgen::PKCS_ECDSA_P256_SHA256),
         certificate(app.path(), "ed25519", &rcgen::PKCS_ED25519),
@@ -115,7 +112,7 @@ fn https_with_each_key_type_negotiates_h2_and_http11_by_alpn() {
 
 #[test]
 fn guests_see_the_https_scheme_over_tls() {
-    let app = TestApp::new(APP);
+    let app = app();
     let (crt, key) = certificate(app.path(), "scheme", &rcgen::PKCS_ECDSA_P256_SHA256);
     let daemon = start(&app, &crt, &key, &[]);
     let (body, _, _) = curl(daemon.addr, &crt, "/a?b=1", &["--http2"]);
@@ -135,7 +132,7 @@ fn guests_see_the_https_scheme_over_tls() {
 
 #[test]
 fn http2_client_crate_over_tls_gets_answers_on_several_streams() {
-    let app = TestApp::new(APP);
+    let app = app();
     let (crt, key) = certificate(app.path(), "h2", &rcgen::PKCS_ECDSA_P256_SHA256);
     let daemon = start(&app, &crt, &key, &[]);
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -205,7 +202,7 @@ fn rustls_pemfile_certs(
 
 #[test]
 fn stalled_tls_clients_do_not_delay_a_fourth() {
-    let app = TestApp::new(APP);
+    let app = app();
     let (crt, key) = certificate(app.path(), "stall", &rcgen::PKCS_ECDSA_P256_SHA256);
     let daemon = start(&app, &crt, &key, &["--header-read-timeout", "60s"]);
     let stalled: Vec<TcpStream> = (0..3)
@@ -225,7 +222,7 @@ fn stalled_tls_clients_do_not_delay_a_fourth() {
 
 #[test]
 fn certificate_swapped_on_sighup_is_served_and_a_bad_one_keeps_the_old() {
-    let app = TestApp::new(APP);
+    let app = app();
     let dir = app.path();
     let (crt, key) = certificate(dir, "first", &rcgen::PKCS_ECDSA_P256_SHA256);
     let daemon = start(&app, &crt, &key, &[]);
@@ -250,7 +247,7 @@ fn certificate_swapped_on_sighup_is_served_and_a_bad_one_keeps_the_old() {
 
 #[test]
 fn unusable_certificate_files_are_clear_startup_errors() {
-    let app = TestApp::new(APP);
+    let app = app();
     let dir = app.path();
     let (crt, key) = certificate(dir, "pair", &rcgen::PKCS_ECDSA_P256_SHA256);
     let (_, other_key) = certificate(dir, "other", &rcgen::PKCS_ECDSA_P256_SHA256);
@@ -284,7 +281,7 @@ fn unusable_certificate_files_are_clear_startup_errors() {
 #[test]
 fn failed_handshakes_are_counted_and_https_connections_by_listener() {
     use std::io::{Read, Write};
-    let app = TestApp::new(APP);
+    let app = app();
     let (crt, key) = certificate(app.path(), "count", &rcgen::PKCS_ECDSA_P256_SHA256);
     let daemon = start(&app, &crt, &key, &["--admin-listen", "127.0.0.1:0"]);
     let admin = crate::scrape::admin_addr(&daemon);

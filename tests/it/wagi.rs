@@ -3,34 +3,29 @@
 //! Spin's X_* variables, argv from `${SCRIPT_NAME} ${ARGS}`, the body on
 //! stdin, and its stdout parsed as a CGI response.
 
+use crate::manifest::Manifest;
 use crate::support::{Daemon, TestApp, run, vars};
 
-const APP: &str = r#"spin_manifest_version = 2
-[application]
-name = "wagi"
+/// The CGI guest under WAGI on a prefix, on every other route, and on
+/// `/argv` with an `argv` of its own.
+fn app() -> TestApp {
+    Manifest::new("wagi")
+        .route_with("/cgi/...", "cgi", WAGI)
+        .route_with("/...", "cgi", WAGI)
+        .route_with(
+            "/argv",
+            "cgi",
+            r#"executor = { type = "wagi", argv = "${SCRIPT_NAME} fixed ${ARGS}" }"#,
+        )
+        .component("cgi", "cgi", "")
+        .app()
+}
 
-[[trigger.http]]
-route = "/cgi/..."
-component = "cgi"
-executor = { type = "wagi" }
-
-[[trigger.http]]
-route = "/..."
-component = "cgi"
-executor = { type = "wagi" }
-
-[[trigger.http]]
-route = "/argv"
-component = "cgi"
-executor = { type = "wagi", argv = "${SCRIPT_NAME} fixed ${ARGS}" }
-
-[component.cgi]
-source = "{cgi.wasm}"
-"#;
+const WAGI: &str = r#"executor = { type = "wagi" }"#;
 
 #[test]
 fn wagi_command_gets_cgi_variables_argv_and_stdin() {
-    let daemon = Daemon::start(&TestApp::new(APP), &[]);
+    let daemon = Daemon::start(&app(), &[]);
     let response = daemon.raw(
         "POST /cgi/sub/path?a=1&b=2 HTTP/1.1\r\nHost: example.test:8080\r\nContent-Type: application/x-www-form-urlencoded\r\nX-Custom: yes\r\nAuthorization: secret\r\nContent-Length: 9\r\nConnection: close\r\n\r\nname=wagi",
     );
@@ -61,7 +56,7 @@ fn wagi_command_gets_cgi_variables_argv_and_stdin() {
 
 #[test]
 fn default_argv_is_the_request_path_then_the_query_words_as_in_spin() {
-    let daemon = Daemon::start(&TestApp::new(APP), &[]);
+    let daemon = Daemon::start(&app(), &[]);
     let v = vars(&daemon.get("/assert-args?x=y").text());
     assert_eq!(v["argv_list"], r#"["/assert-args", "x=y"]"#);
     // Spin splits `${SCRIPT_NAME} ${ARGS}` at spaces: no query, an empty
@@ -74,7 +69,7 @@ fn default_argv_is_the_request_path_then_the_query_words_as_in_spin() {
 
 #[test]
 fn a_proxy_request_header_never_becomes_http_proxy() {
-    let daemon = Daemon::start(&TestApp::new(APP), &[]);
+    let daemon = Daemon::start(&app(), &[]);
     let response = daemon.raw(
         "GET /cgi HTTP/1.1\r\nHost: h\r\nProxy: http://attacker.example:8080\r\nConnection: close\r\n\r\n",
     );
@@ -83,14 +78,14 @@ fn a_proxy_request_header_never_becomes_http_proxy() {
 
 #[test]
 fn argv_template_is_expanded() {
-    let daemon = Daemon::start(&TestApp::new(APP), &[]);
+    let daemon = Daemon::start(&app(), &[]);
     let v = vars(&daemon.get("/argv?x&y").text());
     assert_eq!(v["argv"], "/argv fixed x y");
 }
 
 #[test]
 fn cgi_status_location_and_bad_output() {
-    let daemon = Daemon::start(&TestApp::new(APP), &[]);
+    let daemon = Daemon::start(&app(), &[]);
     let teapot = daemon.get("/cgi?status=418");
     assert_eq!(
         (teapot.status, teapot.text().as_str()),
