@@ -26,18 +26,26 @@ const EXIT_RUNTIME: u8 = 1;
 /// its exit status.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    // systemd's sockets are taken while the process is single-threaded,
+    // before logging starts its writer thread.
+    let inherited = match &cli.command {
+        Command::Serve(_) => listen::from_systemd(),
+        Command::Check(_) | Command::Compile(_) | Command::Completions { .. } => Ok(None),
+    };
     if let Err(error) = logging::init(&cli.log) {
         eprintln!("wasi-httpd: {error:#}");
         return ExitCode::from(EXIT_CONFIG);
     }
-    // systemd's sockets are taken while the process is single-threaded.
-    let inherited = match &cli.command {
-        Command::Serve(_) => match listen::from_systemd() {
-            Ok(inherited) => inherited,
-            Err(error) => return fail(EXIT_CONFIG, &error),
-        },
-        Command::Check(_) | Command::Compile(_) | Command::Completions { .. } => None,
+    let code = match inherited {
+        Ok(inherited) => run(cli, inherited),
+        Err(error) => fail(EXIT_CONFIG, &error),
     };
+    logging::finish();
+    code
+}
+
+/// Runs the command, with logging set up and systemd's sockets taken.
+fn run(cli: Cli, inherited: Option<Vec<listen::Listener>>) -> ExitCode {
     match cli.command {
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();

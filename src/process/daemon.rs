@@ -276,6 +276,7 @@ async fn control(
         _ = signals.int.recv() => {}
     }
     tracing::warn!("second signal: exiting without waiting for in-flight requests");
+    crate::process::logging::finish();
     std::process::exit(1);
 }
 

@@ -168,6 +168,33 @@ fn request_in_flight_at_sigterm_completes_and_exit_status_is_zero() {
     assert_eq!(daemon.wait(LONG).code(), Some(0));
 }
 
+/// Access records are written by a thread of their own: the records of
+/// requests that finish during the drain, just before the exit, are all
+/// written before the process is gone.
+#[test]
+fn every_access_record_is_written_before_the_process_exits() {
+    const REQUESTS: usize = 24;
+    let app = TestApp::new(&static_app("v1"));
+    let mut daemon = Activated::ready(&app, &[Sock::Tcp("http")], &[], ADMIN);
+    let admin = admin_in_log(&daemon.wait_for_log(SERVING_ADMIN));
+    let addr = daemon.tcp[0];
+    let slow: Vec<_> = (0..REQUESTS)
+        .map(|_| std::thread::spawn(move || get(addr, "/slow?ms=1500").status))
+        .collect();
+    expect(admin, "wasi_httpd_requests_in_flight", &[], REQUESTS as f64);
+    daemon.signal(Signal::SIGTERM);
+    for request in slow {
+        assert_eq!(request.join().expect("slow request"), 200);
+    }
+    assert_eq!(daemon.wait(LONG).code(), Some(0));
+    let log = daemon.stderr();
+    let records = log.lines().filter(|l| l.contains("GET /slow 200")).count();
+    assert_eq!(
+        records, REQUESTS,
+        "one access record per request; log:\n{log}"
+    );
+}
+
 #[test]
 fn shutdown_timeout_cuts_a_request_that_takes_too_long() {
     let app = TestApp::new(&static_app("v1"));
