@@ -49,7 +49,7 @@ impl Execute for InboundHttpExecutor {
     ) -> Answer<'a> {
         Box::pin(async move {
             let store = stores.store(&env, None)?;
-            self.serve(store, env, request, stores.id.clone()).await
+            self.serve(store, env, request, stores.id().clone()).await
         })
     }
 }

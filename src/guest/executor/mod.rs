@@ -39,7 +39,7 @@ pub use p2::P2Executor;
 pub use p3::{P3Executor, Reuse, ReuseLimits};
 use runtime::define_host;
 pub use runtime::{Compiled, Starting};
-use stores::StoreMaker;
+use stores::{StoreMaker, StoreParts};
 pub use wagi::{WagiExecutor, cgi_response};
 
 /// The request body a guest reads: the client's, capped at --max-body-size
@@ -272,14 +272,16 @@ impl LoadedComponent {
         Ok(Self {
             maker: StoreMaker {
                 engine: engine.clone(),
-                output: guest_output::budget(&id),
-                id,
-                environment: setup.environment,
-                files_root: setup.files_root,
-                allowed: Arc::new(setup.allowed),
-                variables: setup.variables,
-                data: setup.stores,
-                metrics,
+                parts: Arc::new(StoreParts {
+                    output: guest_output::budget(&id),
+                    id,
+                    environment: setup.environment,
+                    files_root: setup.files_root,
+                    allowed: Arc::new(setup.allowed),
+                    variables: setup.variables,
+                    data: setup.stores,
+                    metrics,
+                }),
             },
             executor,
         })
@@ -287,12 +289,12 @@ impl LoadedComponent {
 
     /// The component's id in the manifest.
     pub fn id(&self) -> &Arc<str> {
-        &self.maker.id
+        self.maker.id()
     }
 
     /// Its counters.
     pub fn metrics(&self) -> &ComponentMetrics {
-        &self.maker.metrics
+        &self.maker.parts.metrics
     }
 
     /// Which export the executor calls, for the log.

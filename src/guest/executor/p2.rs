@@ -52,7 +52,7 @@ impl Execute for P2Executor {
     ) -> Answer<'a> {
         Box::pin(async move {
             let store = stores.store(&env, None)?;
-            self.serve(store, env, request, stores.id.clone()).await
+            self.serve(store, env, request, stores.id().clone()).await
         })
     }
 }

@@ -24,6 +24,13 @@ pub(super) type MakeStore = Arc<dyn Fn() -> Result<Store<HostState>> + Send + Sy
 /// What a component's stores are made of, besides the request.
 pub(super) struct StoreMaker {
     pub(super) engine: Engine,
+    /// Shared by every store it makes: a request's store borrows them (the
+    /// environment and the files root are not copied per request).
+    pub(super) parts: Arc<StoreParts>,
+}
+
+/// The component's part of every store's data.
+pub(super) struct StoreParts {
     pub(super) id: Arc<str>,
     pub(super) environment: Vec<(String, String)>,
     pub(super) files_root: Option<FilesRoot>,
@@ -38,6 +45,11 @@ pub(super) struct StoreMaker {
 }
 
 impl StoreMaker {
+    /// The component's id.
+    pub(super) fn id(&self) -> &Arc<str> {
+        &self.parts.id
+    }
+
     /// A store for one request: memory limit, epoch deadline, WASI context.
     pub(super) fn store(
         &self,
@@ -45,7 +57,13 @@ impl StoreMaker {
         wagi: Option<WagiStdio>,
     ) -> Result<Store<HostState>, GuestError> {
         let state = self
-            .host_state(env, wagi)
+            .parts
+            .state(
+                &env.context.request_id,
+                env.max_memory,
+                Requests::One(env.context.clone()),
+                wagi,
+            )
             .map_err(GuestError::Instantiate)?;
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limits);
@@ -60,61 +78,34 @@ impl StoreMaker {
     /// guest spinning in Wasm still yields at every tick, so that the
     /// instance's expirations are polled and other guests run).
     pub(super) fn instance_stores(&self, max_memory: usize) -> MakeStore {
-        let recipe = self.recipe(format!("{}-instance", self.id).into(), max_memory);
+        let tag: Arc<str> = format!("{}-instance", self.parts.id).into();
+        let parts = self.parts.clone();
         let engine = self.engine.clone();
         Arc::new(move || {
-            let mut store = Store::new(&engine, recipe.state(Requests::instance(), None)?);
+            let state = parts.state(&tag, max_memory, Requests::instance(), None)?;
+            let mut store = Store::new(&engine, state);
             store.limiter(|state| &mut state.limits);
             task::yield_every_tick(&mut store, None);
             Ok(store)
         })
-    }
-
-    fn host_state(&self, env: &RequestEnv, wagi: Option<WagiStdio>) -> Result<HostState> {
-        self.recipe(env.context.request_id.clone(), env.max_memory)
-            .state(Requests::One(env.context.clone()), wagi)
-    }
-
-    /// What a store's data is made from, for one request or one instance.
-    fn recipe(&self, tag: Arc<str>, max_memory: usize) -> StoreRecipe {
-        StoreRecipe {
-            id: self.id.clone(),
-            tag,
-            environment: self.environment.clone(),
-            files_root: self.files_root.as_ref().map(|r| r.path().to_path_buf()),
-            allowed: self.allowed.clone(),
-            variables: self.variables.clone(),
-            stores: self.data.clone(),
-            output: self.output.clone(),
-            metrics: self.metrics.clone(),
-            max_memory,
-        }
     }
 }
 
 /// WAGI's stdin, stdout and argv/environment.
 pub(super) type WagiStdio = (MemoryInputPipe, wagi_stdout::WagiStdout, WagiInput);
 
-/// What a store's data is made from: the component's setup, the request
-/// (or, for a reused wasi:http 0.3 instance, the instance) it serves.
-struct StoreRecipe {
-    id: Arc<str>,
-    /// Tags guest output and outbound logs: the request id, or
-    /// `<component>-instance` for an instance that serves several requests.
-    tag: Arc<str>,
-    environment: Vec<(String, String)>,
-    files_root: Option<std::path::PathBuf>,
-    allowed: Arc<AllowedHosts>,
-    variables: ComponentVariables,
-    stores: Stores,
-    output: Arc<OutputBudget>,
-    metrics: Arc<ComponentMetrics>,
-    max_memory: usize,
-}
-
-impl StoreRecipe {
-    fn state(&self, requests: Requests, wagi: Option<WagiStdio>) -> Result<HostState> {
-        let output = |stream| GuestOutput::new(self.output.clone(), self.tag.clone(), stream);
+impl StoreParts {
+    /// A store's data, for one request or one instance. `tag` marks guest
+    /// output and outbound logs: the request id, or `<component>-instance`
+    /// for an instance that serves several requests.
+    fn state(
+        &self,
+        tag: &Arc<str>,
+        max_memory: usize,
+        requests: Requests,
+        wagi: Option<WagiStdio>,
+    ) -> Result<HostState> {
+        let output = |stream| GuestOutput::new(self.output.clone(), tag.clone(), stream);
         let mut wasi = WasiCtxBuilder::new();
         wasi.stderr(output(Stream::Stderr)).envs(&self.environment);
         match wagi {
@@ -130,12 +121,12 @@ impl StoreRecipe {
             }
         }
         if let Some(root) = &self.files_root {
-            wasi.preopened_dir(root, "/", FsPerms::ReadOnly)?;
+            wasi.preopened_dir(root.path(), "/", FsPerms::ReadOnly)?;
         }
         sockets::configure(&mut wasi, &self.allowed);
         let outbound = OutboundPolicy {
             component: self.id.clone(),
-            tag: self.tag.clone(),
+            tag: tag.clone(),
             allowed: self.allowed.clone(),
             requests,
             metrics: self.metrics.clone(),
@@ -143,9 +134,9 @@ impl StoreRecipe {
         Ok(HostState::new(
             wasi.build(),
             outbound,
-            self.max_memory,
+            max_memory,
             self.variables.clone(),
-            self.stores.clone(),
+            self.data.clone(),
         ))
     }
 }

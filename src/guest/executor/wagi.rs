@@ -57,7 +57,7 @@ impl Execute for WagiExecutor {
                 .await?;
             let (stdin, stdout) = pipes(input.stdin.clone(), held);
             let store = stores.store(&env, Some((stdin, stdout.clone(), input)))?;
-            self.serve(store, stdout, env, stores.id.clone()).await
+            self.serve(store, stdout, env, stores.id().clone()).await
         })
     }
 }
