@@ -9,7 +9,8 @@
 //! writer thread, in batches, flushed whenever its queue runs empty: a request
 //! never waits for the stderr lock or a pipe write. The queue is bounded and
 //! never drops a line (a stalled reader slows the loggers down instead), and
-//! [`finish`] writes out what is queued before the process exits.
+//! [`finish`] writes out what is queued before the process exits (waiting at
+//! most about a second, so that a stalled reader cannot hold up the exit).
 
 use std::io::{BufWriter, IsTerminal};
 use std::os::fd::AsFd;
@@ -69,8 +70,9 @@ pub fn init(args: &LogArgs) -> Result<()> {
     Ok(())
 }
 
-/// Writes out every queued stderr line and stops the writer thread. Call
-/// once, just before the process exits; later lines are not written.
+/// Writes out every queued stderr line and stops the writer thread, waiting
+/// at most about a second (tracing-appender's limit). Call once, just before
+/// the process exits; later lines are not written.
 pub fn finish() {
     let guard = STDERR_WRITER
         .lock()
