@@ -323,7 +323,8 @@ pub enum Format {
 #[derive(Debug, Args)]
 pub struct LogArgs {
     /// Log filter: a level (error, warn, info, debug, trace) or RUST_LOG-style
-    /// directives. RUST_LOG is used when this is not given.
+    /// directives (info,access=off drops the access records). RUST_LOG is
+    /// used when this is not given.
     #[arg(
         long,
         global = true,

@@ -2,6 +2,7 @@
 //! `promtool check metrics`), `/healthz` and `/readyz` follow the
 //! lifecycle, and the admin paths and the app's routes never mix.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
@@ -215,6 +216,42 @@ fn metrics_count_known_traffic_exactly_and_pass_promtool() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// `--log-level info,access=off` drops the access records and nothing
+/// else; the requests are still counted.
+#[test]
+fn access_records_filtered_out_still_count_the_requests() {
+    let app = metered("/hello").app();
+    let daemon = Daemon::start(
+        &app,
+        &[
+            "--admin-listen",
+            "127.0.0.1:0",
+            "--log-level",
+            "info,access=off",
+        ],
+    );
+    let admin = admin_addr(&daemon);
+    for _ in 0..3 {
+        assert_eq!(daemon.get("/hello").status, 200);
+    }
+    let hello = [("route", "/hello"), ("component", "hello"), ("code", "200")];
+    expect(admin, "wasi_httpd_requests_total", &hello, 3.0);
+    // Every queued line is out once the process has exited.
+    let stderr = daemon.stderr.clone();
+    assert_eq!(daemon.terminate().code(), Some(0));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Arc::strong_count(&stderr) > 1 {
+        assert!(Instant::now() < deadline, "stderr never closed");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let log = stderr.lock().unwrap().clone();
+    assert!(
+        log.contains("wasmtime engine ready"),
+        "info records stay:\n{log}"
+    );
+    assert!(!log.contains("GET /hello"), "no access record:\n{log}");
 }
 
 #[test]

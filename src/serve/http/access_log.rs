@@ -1,6 +1,10 @@
 //! One access record per request, written when the response body has been
 //! sent (or abandoned), so that DURATION and BYTES cover the whole response.
+//! What it says is kept as the request gave it and made into text only when
+//! the record is logged: with the access log filtered out (`--log-level
+//! warn`) a request costs no formatting.
 
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -8,7 +12,7 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use bytes::Bytes;
-use http::{Request, Response};
+use http::{Method, Request, Response, Uri};
 use http_body::{Body as HttpBody, Frame, SizeHint};
 use http_body_util::BodyExt;
 
@@ -37,9 +41,11 @@ fn next_request_id() -> Arc<str> {
 pub struct AccessRecord {
     pub id: Arc<str>,
     pub started: Instant,
-    method: String,
-    path: String,
-    peer: String,
+    method: Method,
+    /// Its path is logged (a clone shares the request's bytes).
+    uri: Uri,
+    /// The client (`None` on a Unix socket).
+    peer: Option<SocketAddr>,
     /// The route's counters and names, once routed (else the unrouted
     /// ones).
     route: OnceLock<Arc<RouteMetrics>>,
@@ -58,12 +64,9 @@ impl AccessRecord {
         Self {
             id: next_request_id(),
             started: Instant::now(),
-            method: request.method().to_string(),
-            path: request.uri().path().to_owned(),
-            peer: peer
-                .addr
-                .map(|a| a.to_string())
-                .unwrap_or_else(|| "unix".to_owned()),
+            method: request.method().clone(),
+            uri: request.uri().clone(),
+            peer: peer.addr,
             route: OnceLock::new(),
             shared,
             written: false,
@@ -101,22 +104,26 @@ impl AccessRecord {
             .get()
             .unwrap_or_else(|| self.shared.metrics.unrouted());
         metrics.observe(status, took);
+        if !tracing::enabled!(target: "access", tracing::Level::INFO) {
+            return;
+        }
         let (route, component) = metrics.log_names();
+        let (method, path) = (self.method.as_str(), self.uri.path());
+        let peer = self
+            .peer
+            .map_or_else(|| "unix".to_owned(), |a| a.to_string());
         tracing::info!(
             target: "access",
             route,
             component,
-            method = self.method,
-            path = self.path,
+            method,
+            path,
             status,
             duration = (took.as_secs_f64() * 1e6).round() / 1000.0,
             bytes,
-            peer = self.peer,
+            peer,
             request_id = %self.id,
-            "{} {} {}",
-            self.method,
-            self.path,
-            status
+            "{method} {path} {status}"
         );
     }
 }
