@@ -220,7 +220,7 @@ pub struct LimitArgs {
     #[arg(long, value_name = "N", default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1..), env = "WASI_HTTPD_MAX_CONNECTIONS")]
     pub max_connections: u32,
 
-    /// Requests running in guests at once (also the instance pool size).
+    /// Requests running in guests at once (the instance pool, made at start, holds twice this).
     #[arg(long, value_name = "N", default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..), env = "WASI_HTTPD_MAX_CONCURRENT_REQUESTS")]
     pub max_concurrent_requests: u32,
 
